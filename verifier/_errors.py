@@ -1,0 +1,87 @@
+"""Every exception the library raises, under one root.
+
+    VerifierError
+    ├── InvalidApplication          bad input; names each offending field; reaches no department
+    ├── UnknownServiceItem          the item id is not in the registry (also an InvalidApplication)
+    ├── CatalogueError              the catalogue or an item file is inconsistent (at load time)
+    ├── ConfigurationError          a configuration file or value is wrong (at start-up)
+    ├── DepartmentError             raised by adapters; the engine turns it into UNKNOWN facts
+    │   ├── DepartmentUnavailable   the department could not be reached (retryable)
+    │   └── DepartmentAnswerInvalid the department answered something we cannot trust
+    └── AuditUnavailable            the audit record could not be made durable: no audit, no answer
+
+Retryability is a property of the error (``retryable``), so a retry policy reads the
+error rather than a list of types. Messages never carry raw department data or full IDs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class VerifierError(Exception):
+    """Root of every error raised by onestop-verifier."""
+
+    retryable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One offending input field, named by its path in the application (e.g. ``subjects[1].id``)."""
+
+    field: str
+    description: str
+
+
+class InvalidApplication(VerifierError):
+    """The application is malformed. ``violations`` names every offending field."""
+
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        self.violations = tuple(violations)
+        summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+        super().__init__(f"invalid application: {summary}")
+
+
+class UnknownServiceItem(InvalidApplication):
+    """No service item with this id is registered."""
+
+    def __init__(self, item_id: str) -> None:
+        self.item_id = item_id
+        super().__init__([FieldViolation("service_item", f"unknown service item {item_id!r}")])
+
+
+class CatalogueError(VerifierError):
+    """The catalogue or a service-item definition is inconsistent; raised while loading."""
+
+
+class ConfigurationError(VerifierError):
+    """A configuration value is missing or wrong; raised at start-up, naming the key."""
+
+
+class DepartmentError(VerifierError):
+    """A department adapter could not produce an answer.
+
+    Adapters map their client's exceptions to this family (never let a driver exception
+    escape) and must keep raw record values out of the message.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class DepartmentUnavailable(DepartmentError):
+    """The department's system could not be reached or refused the call; worth retrying."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message, retryable=retryable)
+
+
+class DepartmentAnswerInvalid(DepartmentError):
+    """The department answered, but the answer is malformed or about another subject."""
+
+
+class AuditUnavailable(VerifierError):
+    """The audit record could not be written durably, so no answer may be given."""
+
+    retryable = True

@@ -1,0 +1,133 @@
+"""The application a service hall submits, validated at the library's edge."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from verifier._errors import FieldViolation, InvalidApplication
+from verifier.model._identifiers import parse_credit_code, parse_resident_id
+
+# C0/C1 controls, and the Unicode line/paragraph separators that split a log line in some
+# readers: free text must never be able to forge a record boundary in a log.
+_FORBIDDEN_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _clean_text(value: str) -> str:
+    value = unicodedata.normalize("NFC", value).strip()
+    if _FORBIDDEN_TEXT.search(value):
+        raise ValueError("must not contain control characters or line separators")
+    return value
+
+
+def _text(max_length: int) -> Any:
+    return Annotated[
+        str, AfterValidator(_clean_text), StringConstraints(min_length=1, max_length=max_length)
+    ]
+
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+"""Lower-case snake_case names: service items, roles, parameters, facts."""
+
+ParameterValue = Annotated[str, AfterValidator(_clean_text), StringConstraints(max_length=256)] | int | bool
+
+
+class SubjectKind(StrEnum):
+    NATURAL_PERSON = "natural_person"
+    """Keyed by the 18-character resident ID (GB 11643)."""
+    LEGAL_PERSON = "legal_person"
+    """Keyed by the unified social credit code (GB 32100)."""
+
+
+class ApplicationSubject(BaseModel):
+    """A person or organisation named in the application, in a role the item defines."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Identifier
+    id: str = Field(max_length=18)
+    kind: SubjectKind = SubjectKind.NATURAL_PERSON
+
+    @model_validator(mode="after")
+    def _check_identifier(self) -> ApplicationSubject:
+        parse = (
+            parse_resident_id if self.kind is SubjectKind.NATURAL_PERSON else parse_credit_code
+        )
+        normalised = parse(self.id)
+        if normalised != self.id:
+            object.__setattr__(self, "id", normalised)
+        return self
+
+
+class CallerIdentity(BaseModel):
+    """The calling system (authenticated by the transport) on whose behalf we verify."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    system: _text(128)  # type: ignore[valid-type]
+    department: _text(128) | None = None  # type: ignore[valid-type]
+
+
+EMBEDDED_CALLER = CallerIdentity(system="embedded")
+"""The caller recorded when the library is used in-process without naming one."""
+
+
+class Application(BaseModel):
+    """What the clerk's system asks: a service item, subjects in roles, and parameters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service_item: Identifier
+    subjects: tuple[ApplicationSubject, ...] = Field(min_length=1, max_length=16)
+    parameters: dict[Identifier, ParameterValue] = Field(default_factory=dict, max_length=32)
+    reference_date: date | None = None
+    """The date facts are established as of (e.g. the admission cut-off); today if omitted."""
+    purpose: _text(200) | None = None  # type: ignore[valid-type]
+    legal_basis: _text(500) | None = None  # type: ignore[valid-type]
+    consent_reference: _text(128) | None = None  # type: ignore[valid-type]
+    case_number: _text(64) | None = None  # type: ignore[valid-type]
+    operator: _text(64) | None = None  # type: ignore[valid-type]
+    """The clerk (window operator) acting for the caller."""
+
+    def subject(self, role: str) -> ApplicationSubject | None:
+        for entry in self.subjects:
+            if entry.role == role:
+                return entry
+        return None
+
+
+def parse_application(data: Mapping[str, Any]) -> Application:
+    """Build an application from plain data, raising InvalidApplication naming each bad field."""
+    try:
+        return Application.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidApplication(violations_from(exc)) from None
+
+
+def violations_from(exc: ValidationError) -> list[FieldViolation]:
+    """Translate pydantic's errors into field paths like ``subjects[1].id``.
+
+    Only the message is kept, never the input value: it could be a full ID number.
+    """
+    violations = []
+    for error in exc.errors(include_input=False, include_url=False):
+        path = ""
+        for part in error["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        violations.append(FieldViolation(path or "application", message))
+    return violations
