@@ -33,6 +33,7 @@ from verifier.model._identifiers import (
     resident_id_birth_date,
     resident_id_check_character,
 )
+from verifier.model._result import CallOutcome, DepartmentCall, VerificationResult
 from verifier.model._time_windows import (
     continuous_months_covering,
     continuous_months_up_to,
@@ -46,10 +47,12 @@ __all__ = [
     "EMBEDDED_CALLER",
     "Application",
     "ApplicationSubject",
+    "CallOutcome",
     "CallerIdentity",
     "ClauseExplanation",
     "Decision",
     "DecisionOutcome",
+    "DepartmentCall",
     "FactResult",
     "FactStatus",
     "FactValue",
@@ -60,6 +63,7 @@ __all__ = [
     "Truth",
     "UnknownReason",
     "ValueType",
+    "VerificationResult",
     "continuous_months_covering",
     "continuous_months_up_to",
     "credit_code_check_character",
