@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AbstractSet, Iterable
+from collections.abc import Iterable, Set
 from datetime import date
 
 
@@ -14,11 +14,11 @@ def months_from_spans(spans: Iterable[tuple[int, int]]) -> frozenset[int]:
     raise NotImplementedError
 
 
-def continuous_months_up_to(paid_months: AbstractSet[int], as_of: date) -> int:
+def continuous_months_up_to(paid_months: Set[int], as_of: date) -> int:
     raise NotImplementedError
 
 
-def months_paid_within(paid_months: AbstractSet[int], as_of: date, window_months: int) -> int:
+def months_paid_within(paid_months: Set[int], as_of: date, window_months: int) -> int:
     raise NotImplementedError
 
 
