@@ -1,0 +1,22 @@
+"""The audit seam: where records go. No audit, no answer."""
+
+from __future__ import annotations
+
+import abc
+
+from verifier.audit._record import AuditRecord
+
+
+class AuditSink(abc.ABC):
+    """Makes audit records durable.
+
+    ``append`` returns only once the record is durable; if it cannot be, it raises
+    ``AuditUnavailable`` and the engine gives no answer. A tamper-evident, hash-chained
+    store replaces the default JSON Lines file behind this same seam.
+    """
+
+    @abc.abstractmethod
+    async def append(self, record: AuditRecord) -> None: ...
+
+    async def aclose(self) -> None:  # noqa: B027 - optional lifecycle hook, empty by default
+        """Flush and release resources."""

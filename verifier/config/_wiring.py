@@ -1,0 +1,94 @@
+"""Wire a Verifier from configuration: catalogue, items, adapters (by entry point), audit.
+
+This is the only place that finds department adapters, and it does so through the
+``verifier.adapters`` entry-point group — the same way a department integrator's own
+package plugs in — so the engine never imports a concrete department.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from verifier._errors import ConfigurationError
+from verifier.adapter import DepartmentAdapter
+from verifier.audit import JsonLinesAuditLog, Pseudonymiser, load_or_create_key
+from verifier.catalogue import Catalogue, SharingClass, load_catalogue
+from verifier.config._settings import VerifierConfig
+from verifier.engine import Verifier
+from verifier.rules import load_service_items
+
+ADAPTER_GROUP = "verifier.adapters"
+DEMO_DATA_GROUP = "verifier.demo_data"
+
+
+def build_verifier(config: VerifierConfig) -> Verifier:
+    """A ready-to-start Verifier for this configuration (call ``start`` or use ``async with``)."""
+    catalogue = load_catalogue(config.catalogue)
+    items = load_service_items(catalogue, config.items_dir, config.parameters_dir)
+    adapters = {
+        department: create_adapter(config, department, catalogue)
+        for department in catalogue.departments
+    }
+    key = (
+        _hex_key(config.audit.pseudonym_key.get_secret_value())
+        if config.audit.pseudonym_key is not None
+        else load_or_create_key(config.data_dir / "audit" / "pseudonym.key")
+    )
+    return Verifier(
+        catalogue=catalogue,
+        items=items,
+        adapters=adapters,
+        audit=JsonLinesAuditLog(config.audit_path(), fsync=config.audit.fsync),
+        pseudonymiser=Pseudonymiser(key),
+        default_timeout=config.timeout_seconds,
+    )
+
+
+def create_adapter(
+    config: VerifierConfig, department: str, catalogue: Catalogue
+) -> DepartmentAdapter:
+    settings: dict[str, Any] = {}
+    configured = config.departments.get(department)
+    if configured is not None:
+        settings.update(configured.model_extra or {})
+    settings["url"] = config.department_url(department)
+    name = (configured.adapter if configured is not None else None) or department
+    factory = _entry_point(ADAPTER_GROUP, name, f"departments.{department}.adapter")
+    adapter = factory(settings)
+    if not isinstance(adapter, DepartmentAdapter):
+        raise ConfigurationError(f"departments.{department}.adapter: {name!r} is not an adapter")
+    missing = {fact.id for fact in catalogue.facts_of(department)} - adapter.supported_facts()
+    shared = {fact.id for fact in catalogue.facts_of(department) if fact.sharing is not SharingClass.NOT_SHARED}
+    if missing & shared:
+        raise ConfigurationError(
+            f"departments.{department}: adapter {name!r} cannot derive {sorted(missing & shared)}"
+        )
+    return adapter
+
+
+def ensure_demo_city(data_dir: Path, *, people: int = 10_000) -> bool:
+    """Generate the demo city into ``data_dir`` unless it is already there; True if generated."""
+    if (data_dir / "samples.json").exists():
+        return False
+    generate = _entry_point(DEMO_DATA_GROUP, "demo_city", "demo data generator")
+    generate(data_dir, people=people)
+    return True
+
+
+def _entry_point(group: str, name: str, key: str) -> Any:
+    found = entry_points(group=group, name=name)
+    if not found:
+        available = sorted(point.name for point in entry_points(group=group))
+        raise ConfigurationError(
+            f"{key}: no {group!r} entry point named {name!r} (installed: {available})"
+        )
+    return next(iter(found)).load()
+
+
+def _hex_key(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise ConfigurationError("audit.pseudonym_key: must be hex") from None
