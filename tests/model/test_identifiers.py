@@ -137,7 +137,7 @@ def test_lower_case_x_and_surrounding_whitespace_are_normalised(value: str, pad:
     assert parse_resident_id(written, today=TODAY) == value
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(resident_ids())
 def test_every_single_character_substitution_is_rejected(value: str) -> None:
     # MOD 11-2 catches every single error: 11 is prime and no weight is 0 mod 11.
@@ -145,7 +145,7 @@ def test_every_single_character_substitution_is_rejected(value: str) -> None:
         rejected_resident(mutated)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(resident_ids())
 def test_every_adjacent_transposition_is_rejected(value: str) -> None:
     # Swapping a, b at weights 2w, w changes the sum by (a - b) * w ≢ 0 mod 11; swapping
@@ -240,7 +240,7 @@ def test_valid_codes_parse_and_round_trip(value: str) -> None:
     assert credit_code_check_character(value[:17]) == value[17]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(credit_codes())
 def test_every_single_character_substitution_of_a_code_is_rejected(value: str) -> None:
     # 31 is prime, no weight is 0 mod 31 and two alphabet values differ by less than 31,
@@ -249,7 +249,7 @@ def test_every_single_character_substitution_of_a_code_is_rejected(value: str) -
         rejected_credit(mutated)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(credit_codes())
 def test_every_adjacent_transposition_of_a_code_is_rejected(value: str) -> None:
     # Within the body the weights go w, 3w: a swap changes the sum by 2w(b - a) ≢ 0 mod 31.

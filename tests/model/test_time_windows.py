@@ -223,7 +223,7 @@ def test_empty_periods_are_ignored() -> None:
     # A reversed period neither covers the cut-off date nor bridges a gap.
     rentals = [
         (date(2025, 1, 1), date(2025, 9, 1)),
-        (date(2026, 1, 1), date(2025, 8, 1)),
+        (date(2025, 9, 1), date(2025, 8, 1)),
         (date(2025, 9, 2), None),
     ]
     assert continuous_months_covering(rentals, AS_OF) == 11
@@ -306,7 +306,7 @@ def periods(draw: st.DrawFn) -> tuple[date, date | None]:
     return start, None if length is None else start + timedelta(days=length)
 
 
-@settings(max_examples=300)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(periods(), max_size=6), st.dates(date(2024, 1, 1), date(2026, 12, 31)))
 def test_covering_matches_a_day_by_day_walk(
     rentals: list[tuple[date, date | None]], as_of: date

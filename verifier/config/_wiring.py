@@ -7,6 +7,7 @@ package plugs in — so the engine never imports a concrete department.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -68,12 +69,25 @@ def create_adapter(
     return adapter
 
 
-def ensure_demo_city(data_dir: Path, *, people: int = 10_000) -> bool:
-    """Generate the demo city into ``data_dir`` unless it is already there; True if generated."""
-    if (data_dir / "samples.json").exists():
+def ensure_demo_city(
+    data_dir: Path,
+    *,
+    people: int = 10_000,
+    seed: int | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> bool:
+    """Generate the demo city into ``data_dir`` unless it is already there; True if generated.
+
+    The generator is found through the ``verifier.demo_data`` entry point, as adapters are.
+    """
+    if (data_dir / "samples.json").exists() and not force:
         return False
     generate = _entry_point(DEMO_DATA_GROUP, "demo_city", "demo data generator")
-    generate(data_dir, people=people)
+    options: dict[str, Any] = {"people": people, "progress": progress}
+    if seed is not None:
+        options["seed"] = seed
+    generate(data_dir, **options)
     return True
 
 

@@ -20,8 +20,8 @@ _RESIDENT_CHECK = "10X98765432"
 
 # GB/T 2260 province-level codes (the first two digits of the address code).
 _PROVINCES = frozenset(
-    [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37]
-    + [41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82]
+    {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44}
+    | {45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82}
 )
 # GB 11643 IDs were first issued for people alive in the 1900s; earlier years are typos.
 _EARLIEST_BIRTH_YEAR = 1900

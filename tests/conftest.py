@@ -1,0 +1,39 @@
+"""Fixtures shared by every test."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from support import TEST_PSEUDONYM_KEY, MakeVerifier, mock_departments
+
+from verifier.adapter import DepartmentAdapter
+from verifier.audit import JsonLinesAuditLog, Pseudonymiser
+from verifier.catalogue import load_catalogue
+from verifier.engine import Verifier
+from verifier.rules import load_service_items
+
+@pytest.fixture
+def make_test_verifier(tmp_path: Path) -> MakeVerifier:
+    """Build a Verifier over the packaged catalogue and items, auditing into tmp_path."""
+    catalogue = load_catalogue()
+    items = load_service_items(catalogue)
+
+    def make(
+        adapters: Mapping[str, DepartmentAdapter] | None = None,
+        audit_dir: Path | None = None,
+        *,
+        timeout: float = 2.0,
+    ) -> Verifier:
+        directory = audit_dir or tmp_path / "audit"
+        return Verifier(
+            catalogue=catalogue,
+            items=items,
+            adapters=mock_departments() if adapters is None else adapters,
+            audit=JsonLinesAuditLog(directory / "audit.jsonl"),
+            pseudonymiser=Pseudonymiser(TEST_PSEUDONYM_KEY),
+            default_timeout=timeout,
+        )
+
+    return make

@@ -1,0 +1,66 @@
+"""Helpers shared by the tests (importable as ``support``: pytest puts tests/ on the path)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+
+from verifier.adapter import DepartmentAdapter, MockAdapter
+from verifier.engine import Verifier
+from verifier.model import FactValue, resident_id_check_character
+
+TEST_PSEUDONYM_KEY = bytes(range(32))
+
+# Values that make both shipped items ELIGIBLE; tests override what they exercise.
+ELIGIBLE_FACTS: dict[str, dict[str, FactValue]] = {
+    "household": {
+        "local_household_registration": True,
+        "household_registered_in_district": True,
+        "guardian_of": True,
+    },
+    "social_insurance": {
+        "social_insurance_continuous_months": 30,
+        "social_insurance_months_in_window": 30,
+        "social_insurance_enrolled": True,
+    },
+    "housing": {
+        "homes_owned_in_city": 0,
+        "owns_no_home_in_city": True,
+        "registered_rental_months_in_district": 20,
+    },
+    "tax": {"income_tax_months_in_window": 30, "has_overdue_tax": False},
+}
+
+
+def services_required() -> bool:
+    """CI sets VERIFIER_REQUIRE_SERVICES=1: a test that needs PostgreSQL or Redis then fails
+    instead of skipping when the service is unreachable."""
+    return os.environ.get("VERIFIER_REQUIRE_SERVICES") == "1"
+
+
+def service_unavailable(reason: str) -> None:
+    if services_required():
+        pytest.fail(f"{reason} (VERIFIER_REQUIRE_SERVICES=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+def mock_departments(**overrides: MockAdapter) -> dict[str, DepartmentAdapter]:
+    """Four mock departments answering ELIGIBLE_FACTS, with some replaced by ``overrides``."""
+    adapters: dict[str, DepartmentAdapter] = {
+        department: MockAdapter(department, values=values)
+        for department, values in ELIGIBLE_FACTS.items()
+    }
+    adapters.update(overrides)
+    return adapters
+
+
+
+def resident_id(first17: str) -> str:
+    """A valid resident ID from its first 17 digits."""
+    return first17 + resident_id_check_character(first17)
+
+
+MakeVerifier = Callable[..., Verifier]
+"""The type of the ``make_test_verifier`` fixture."""

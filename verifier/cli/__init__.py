@@ -1,0 +1,66 @@
+"""The ``verifier`` command: serve, verify, items, demo-city, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from verifier._errors import ConfigurationError, InvalidApplication, VerifierError
+from verifier.cli import _local
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="verifier",
+        description="Verify public-service applications across departments in one call.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo_city = commands.add_parser("demo-city", help="generate the synthetic demo city")
+    _local.add_config_arguments(demo_city)
+    demo_city.add_argument("--people", type=int, default=10_000)
+    demo_city.add_argument("--seed", type=int, default=20260831)
+    demo_city.add_argument("--force", action="store_true", help="regenerate if present")
+    demo_city.set_defaults(run=_local.run_demo_city)
+
+    items = commands.add_parser("items", help="list service items and the facts they need")
+    _local.add_config_arguments(items)
+    items.set_defaults(run=_local.run_items)
+
+    verify = commands.add_parser("verify", help="verify one application")
+    _local.add_config_arguments(verify)
+    verify.add_argument("--item", required=True, help="service item id, e.g. school_place")
+    verify.add_argument("--subject", action="append", metavar="ROLE=ID", help="repeatable")
+    verify.add_argument("--param", action="append", metavar="KEY=VALUE", help="repeatable")
+    verify.add_argument("--reference-date", help="YYYY-MM-DD; today if omitted")
+    verify.add_argument("--purpose")
+    verify.add_argument("--legal-basis")
+    verify.add_argument("--case-number")
+    verify.add_argument("--operator")
+    verify.add_argument("--timeout", type=float, default=None, help="seconds")
+    verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.set_defaults(run=_local.run_verify_local)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except InvalidApplication as exc:
+        print("invalid application:", file=sys.stderr)
+        for violation in exc.violations:
+            print(f"  {violation.field}: {violation.description}", file=sys.stderr)
+        return 2
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except VerifierError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
