@@ -64,6 +64,7 @@ def _resolve_parameters(
 ) -> dict[str, str | int]:
     resolved: dict[str, str | int] = {}
     for slot, binding in use.parameters.items():
+        value: object
         if isinstance(binding, ApplicationParameterRef):
             value = application.parameters.get(binding.param)
         elif isinstance(binding, PolicyParameterRef):

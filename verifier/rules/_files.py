@@ -1,4 +1,4 @@
-"""Reading the rule files: YAML text from a directory or from the package, errors that name the file."""
+"""Reading rule files: YAML text from a directory or the package; errors name the file."""
 
 from __future__ import annotations
 
@@ -49,10 +49,10 @@ def read_mapping(text: str, source: str) -> dict[Any, Any]:
     return data
 
 
-def describe(exc: ValidationError) -> str:
+def describe(exc: ValidationError, whole: str = "file") -> str:
     """pydantic's errors as ``  where: what`` lines, without echoing the offending input."""
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in error["loc"]) or "file"
+        where = ".".join(str(part) for part in error["loc"]) or whole
         lines.append(f"  {where}: {str(error['msg']).removeprefix('Value error, ')}")
     return "\n".join(lines)

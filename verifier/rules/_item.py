@@ -8,9 +8,10 @@ a ``score``, or both (then the rule decides eligibility and the score is reporte
 from __future__ import annotations
 
 import re
-from collections.abc import AbstractSet, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -20,6 +21,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
+    ValidationInfo,
     model_validator,
 )
 
@@ -39,6 +41,9 @@ from verifier.rules._tree import (
 
 Version = Annotated[str, StringConstraints(pattern=r"^\d{4}\.\d+$")]
 """``<year>.<release>``, e.g. ``2026.1``; quote it in YAML, or it reads as a number."""
+
+PARAMETERS_CONTEXT = "dated_parameters"
+"""Validation-context key under which the loader passes the dated parameters."""
 
 FactParameterBinding = StrictStr | StrictInt | ApplicationParameterRef | PolicyParameterRef
 """A literal, ``{param: <item parameter>}`` or ``{parameter: <dated parameter>}``."""
@@ -78,14 +83,12 @@ class ParameterDefinition(BaseModel):
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError("minimum is greater than maximum")
         if self.pattern is not None:
+            # Compiled once here: validate_application runs on every request.
             try:
-                re.compile(self.pattern)
+                self._compiled = re.compile(self.pattern)
             except re.error as exc:
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
         return self
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._compiled = re.compile(self.pattern) if self.pattern is not None else None
 
     @property
     def compiled_pattern(self) -> re.Pattern[str] | None:
@@ -109,7 +112,8 @@ class ServiceItem(BaseModel):
     """A service item. Build it with ``service_item_from_yaml`` / ``load_service_items``.
 
     Loading checks it against the catalogue and attaches the dated parameters it uses; an
-    item validated directly from data has none attached and cannot resolve thresholds.
+    item validated directly from data (without them in the validation context) has none
+    attached and cannot resolve thresholds.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -135,6 +139,17 @@ class ServiceItem(BaseModel):
     def _check_outcome(self) -> ServiceItem:
         if self.rule is None and self.score is None:
             raise ValueError("a service item needs a rule, a score, or both")
+        return self
+
+    @model_validator(mode="after")
+    def _attach_parameters(self, info: ValidationInfo) -> ServiceItem:
+        # The loader passes the dated parameters in the validation context, so an item is
+        # complete (and immutable) once built; unknown names are reported by the loader.
+        context = info.context if isinstance(info.context, dict) else {}
+        parameters: Mapping[str, DatedParameter] = context.get(PARAMETERS_CONTEXT, {})
+        self._policy = {
+            name: parameters[name] for name in self.policy_parameter_names() if name in parameters
+        }
         return self
 
     @property
@@ -208,12 +223,6 @@ class ServiceItem(BaseModel):
         return _evaluation.evaluate(
             self, values, roles_present=roles_present, reference_date=reference_date
         )
-
-    def attach_parameters(self, parameters: Mapping[str, DatedParameter]) -> None:
-        """Keep the dated parameters this item uses (the loader calls this once)."""
-        self._policy = {
-            name: parameters[name] for name in self.policy_parameter_names() if name in parameters
-        }
 
 
 def _score_parameter_names(score: Score) -> set[str]:

@@ -42,7 +42,7 @@ from verifier.rules._files import describe, read_mapping, yaml_sources
 ParameterName = Annotated[
     str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=128)
 ]
-"""Dotted snake_case, grouped by the item or policy it belongs to: ``school_place.min_rental_months``."""
+"""Dotted snake_case, grouped by item or policy: ``school_place.min_rental_months``."""
 
 PolicyValue = StrictBool | StrictInt | StrictFloat | StrictStr
 
@@ -129,7 +129,7 @@ def parameters_from_yaml(text: str, *, source: str = "<string>") -> list[DatedPa
             parameters.append(DatedParameter.model_validate({**entry, "name": name}))
         except ValidationError as exc:
             raise CatalogueError(
-                f"{source}: parameter {name!r} is invalid:\n{describe(exc)}"
+                f"{source}: parameter {name!r} is invalid:\n{describe(exc, name)}"
             ) from None
     return parameters
 
