@@ -14,6 +14,7 @@ from verifier.catalogue import load_catalogue
 from verifier.engine import Verifier
 from verifier.rules import load_service_items
 
+
 @pytest.fixture
 def make_test_verifier(tmp_path: Path) -> MakeVerifier:
     """Build a Verifier over the packaged catalogue and items, auditing into tmp_path."""

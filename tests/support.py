@@ -56,7 +56,6 @@ def mock_departments(**overrides: MockAdapter) -> dict[str, DepartmentAdapter]:
     return adapters
 
 
-
 def resident_id(first17: str) -> str:
     """A valid resident ID from its first 17 digits."""
     return first17 + resident_id_check_character(first17)

@@ -48,8 +48,11 @@ def first_home(*, spouse: bool = True) -> dict[str, object]:
     subjects = [{"role": "buyer", "id": BUYER}]
     if spouse:
         subjects.append({"role": "spouse", "id": SPOUSE})
-    return {"service_item": "first_home_purchase", "subjects": subjects,
-            "reference_date": "2026-08-31"}
+    return {
+        "service_item": "first_home_purchase",
+        "subjects": subjects,
+        "reference_date": "2026-08-31",
+    }
 
 
 def facts_of(result, department: str):  # type: ignore[no-untyped-def]
@@ -128,7 +131,9 @@ async def test_hanging_department_answers_within_deadline_and_leaves_nothing_run
 
 
 async def test_false_and_unknown_is_not_eligible(make_test_verifier: MakeVerifier) -> None:
-    household = MockAdapter("household", values={**ELIGIBLE_FACTS["household"], "guardian_of": False})
+    household = MockAdapter(
+        "household", values={**ELIGIBLE_FACTS["household"], "guardian_of": False}
+    )
     housing = MockAdapter("housing", hang=True)
     adapters = mock_departments(household=household, housing=housing)
     async with make_test_verifier(adapters) as verifier:
@@ -144,8 +149,9 @@ async def test_unknown_decisive_fact_needs_review(make_test_verifier: MakeVerifi
             "household_registered_in_district": Unknown(UnknownReason.RECORD_PENDING),
         },
     )
-    housing = MockAdapter("housing", values={**ELIGIBLE_FACTS["housing"],
-                                             "registered_rental_months_in_district": 3})
+    housing = MockAdapter(
+        "housing", values={**ELIGIBLE_FACTS["housing"], "registered_rental_months_in_district": 3}
+    )
     async with make_test_verifier(mock_departments(household=household, housing=housing)) as v:
         result = await v.verify(parse_application(school_place()))
     assert result.decision.outcome is DecisionOutcome.NEEDS_REVIEW
@@ -234,7 +240,8 @@ async def test_audit_record_is_durable_and_pseudonymised(
     assert record["decision"] == "ELIGIBLE"
     assert record["operator"] == "clerk-0042"
     assert {s["role"] for s in record["subjects"]} == {"guardian", "child"}
-    assert GUARDIAN not in lines[0] and CHILD not in lines[0]
+    assert GUARDIAN not in lines[0]
+    assert CHILD not in lines[0]
     assert record["subjects"][0]["masked"].startswith(GUARDIAN[:4])
     assert len(record["facts"]) == len(result.facts)
 

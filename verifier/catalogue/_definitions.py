@@ -101,9 +101,7 @@ class Catalogue(BaseModel):
     def _check_departments(self) -> Catalogue:
         for fact in self.facts.values():
             if fact.department not in self.departments:
-                raise ValueError(
-                    f"fact {fact.id!r} names unknown department {fact.department!r}"
-                )
+                raise ValueError(f"fact {fact.id!r} names unknown department {fact.department!r}")
         return self
 
     def fact(self, fact_id: str) -> FactDefinition:

@@ -60,12 +60,15 @@ def create_adapter(
     adapter = factory(settings)
     if not isinstance(adapter, DepartmentAdapter):
         raise ConfigurationError(f"departments.{department}.adapter: {name!r} is not an adapter")
-    missing = {fact.id for fact in catalogue.facts_of(department)} - adapter.supported_facts()
-    shared = {fact.id for fact in catalogue.facts_of(department) if fact.sharing is not SharingClass.NOT_SHARED}
-    if missing & shared:
-        raise ConfigurationError(
-            f"departments.{department}: adapter {name!r} cannot derive {sorted(missing & shared)}"
-        )
+    # Not-shared facts are never asked for, so an adapter need not derive them.
+    needed = {
+        fact.id
+        for fact in catalogue.facts_of(department)
+        if fact.sharing is not SharingClass.NOT_SHARED
+    }
+    unsupported = sorted(needed - adapter.supported_facts())
+    if unsupported:
+        raise ConfigurationError(f"departments.{department}: {name!r} cannot derive {unsupported}")
     return adapter
 
 

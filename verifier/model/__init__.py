@@ -41,6 +41,7 @@ from verifier.model._time_windows import (
     months_from_spans,
     months_paid_within,
     period_contains,
+    whole_months_between,
 )
 
 __all__ = [
@@ -74,7 +75,9 @@ __all__ = [
     "parse_application",
     "parse_credit_code",
     "parse_resident_id",
+    "period_contains",
     "resident_id_birth_date",
     "resident_id_check_character",
     "violations_from",
+    "whole_months_between",
 ]

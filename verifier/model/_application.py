@@ -43,7 +43,8 @@ def _text(max_length: int) -> Any:
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 """Lower-case snake_case names: service items, roles, parameters, facts."""
 
-ParameterValue = Annotated[str, AfterValidator(_clean_text), StringConstraints(max_length=256)] | int | bool
+ParameterText = Annotated[str, AfterValidator(_clean_text), StringConstraints(max_length=256)]
+ParameterValue = ParameterText | int | bool
 
 
 class SubjectKind(StrEnum):
@@ -64,9 +65,7 @@ class ApplicationSubject(BaseModel):
 
     @model_validator(mode="after")
     def _check_identifier(self) -> ApplicationSubject:
-        parse = (
-            parse_resident_id if self.kind is SubjectKind.NATURAL_PERSON else parse_credit_code
-        )
+        parse = parse_resident_id if self.kind is SubjectKind.NATURAL_PERSON else parse_credit_code
         normalised = parse(self.id)
         if normalised != self.id:
             object.__setattr__(self, "id", normalised)

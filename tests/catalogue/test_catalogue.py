@@ -1,0 +1,68 @@
+"""The catalogue loads the shipped file and refuses inconsistent ones with a clear message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from verifier import CatalogueError
+from verifier.catalogue import SharingClass, catalogue_from_yaml, load_catalogue
+
+MINIMAL = """
+version: "test"
+departments:
+  housing: {name: Housing}
+facts:
+  owns_no_home_in_city:
+    department: housing
+    description: d
+    value_type: boolean
+    sharing: unconditional
+    freshness: P1D
+    legal_reference: r
+"""
+
+
+def test_shipped_catalogue_loads_with_every_sharing_class() -> None:
+    catalogue = load_catalogue()
+    assert {fact.sharing for fact in catalogue.facts.values()} == set(SharingClass)
+    assert set(catalogue.departments) == {"household", "social_insurance", "housing", "tax"}
+    for fact in catalogue.facts.values():
+        assert fact.legal_reference
+        assert fact.freshness.total_seconds() > 0
+
+
+def test_minimal_catalogue_loads() -> None:
+    catalogue = catalogue_from_yaml(MINIMAL)
+    assert catalogue.fact("owns_no_home_in_city").department == "housing"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("department: housing", "department: police"), "unknown department 'police'"),
+        (("sharing: unconditional", "sharing: conditional"), "must list allowed_items"),
+        (("sharing: unconditional", "sharing: sometimes"), "sharing"),
+        (("value_type: boolean", "value_type: text"), "value_type"),
+        (("freshness: P1D", "freshness: soon"), "freshness"),
+        (("legal_reference: r", "legal_ref: r"), "legal_reference"),
+    ],
+)
+def test_inconsistent_catalogue_names_the_problem(change: tuple[str, str], message: str) -> None:
+    with pytest.raises(CatalogueError) as raised:
+        catalogue_from_yaml(MINIMAL.replace(*change), source="broken.yaml")
+    assert "broken.yaml" in str(raised.value)
+    assert message in str(raised.value)
+
+
+def test_unreadable_or_malformed_file(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="cannot read"):
+        load_catalogue(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("facts: [unclosed", encoding="utf-8")
+    with pytest.raises(CatalogueError, match="not valid YAML"):
+        load_catalogue(bad)
+    bad.write_text("- a list", encoding="utf-8")
+    with pytest.raises(CatalogueError, match="mapping"):
+        load_catalogue(bad)

@@ -1,0 +1,70 @@
+"""ListServiceItems and DescribeServiceItem: what each item needs, from whom, replacing what."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from service_support import Served
+
+from verifier.service._generated.v1 import verification_pb2 as pb
+
+
+async def test_list_names_every_item_sorted(served: Served) -> None:
+    response = await served.stub.ListServiceItems(pb.ListServiceItemsRequest(), timeout=5)
+
+    ids = [item.id for item in response.service_items]
+    assert ids == sorted(ids)
+    assert ids == [item.id for item in served.verifier.items]
+    assert "school_place" in ids
+
+
+async def test_describe_gives_facts_departments_sharing_and_documents(served: Served) -> None:
+    response = await served.stub.DescribeServiceItem(
+        pb.DescribeServiceItemRequest(service_item="school_place"), timeout=5
+    )
+    item = response.service_item
+
+    assert item.id == "school_place"
+    assert item.version == served.verifier.items.get("school_place").version
+    assert item.title
+    assert item.title_zh
+    assert item.policy_reference
+    assert item.effective_from.year >= 2000
+    assert {role.name for role in item.roles} == {"guardian", "child"}
+    assert all(role.kind == pb.SUBJECT_KIND_NATURAL_PERSON and role.required for role in item.roles)
+    (district,) = item.parameters
+    assert district.name == "district"
+    assert district.type == pb.PARAMETER_TYPE_STRING
+    assert district.pattern
+    facts = {fact.name: fact for fact in item.facts}
+    guardianship = facts["guardian_is_parent"]
+    assert guardianship.fact == "guardian_of"
+    assert guardianship.department == "household"
+    assert guardianship.sharing == pb.SHARING_CLASS_CONDITIONAL
+    assert guardianship.value_type == pb.VALUE_TYPE_BOOLEAN
+    assert dict(guardianship.subjects) == {"guardian": "guardian", "child": "child"}
+    in_district = facts["child_registered_in_district"].parameters["district"]
+    assert in_district.WhichOneof("source") == "application_parameter"
+    assert in_district.application_parameter == "district"
+    assert facts["guardian_rental_months"].value_type == pb.VALUE_TYPE_INTEGER
+    assert list(item.documents_replaced) == list(
+        dict.fromkeys(f.replaces_document for f in item.facts if f.replaces_document)
+    )
+
+
+async def test_list_and_describe_agree(served: Served) -> None:
+    listed = await served.stub.ListServiceItems(pb.ListServiceItemsRequest(), timeout=5)
+    for item in listed.service_items:
+        described = await served.stub.DescribeServiceItem(
+            pb.DescribeServiceItemRequest(service_item=item.id), timeout=5
+        )
+        assert described.service_item == item
+
+
+@pytest.mark.parametrize("name", ["no_such_item", "", "x" * 300])
+async def test_describe_unknown_item_is_not_found(served: Served, name: str) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await served.stub.DescribeServiceItem(
+            pb.DescribeServiceItemRequest(service_item=name), timeout=5
+        )
+    assert raised.value.code() is grpc.StatusCode.NOT_FOUND

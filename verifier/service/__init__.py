@@ -1,0 +1,44 @@
+"""The gRPC edge: ``verifier.v1.VerificationService`` served over ``grpc.aio``, and a client.
+
+The wire contract is ``proto/verifier/v1/verification.proto``; the code generated from it
+lives in ``verifier.service._generated`` (made by ``python proto/generate.py``). Protobuf
+types stay inside this package: callers use the library's models on both sides.
+"""
+
+from verifier.service._client import VerifierClient
+from verifier.service._description import (
+    ParameterDescription,
+    RequiredFactDescription,
+    RoleDescription,
+    ServiceItemDescription,
+    describe_service_item,
+)
+from verifier.service._server import (
+    DEFAULT_BATCH_IN_FLIGHT,
+    DEFAULT_GRACE_SECONDS,
+    DEFAULT_MAX_CONCURRENT_RPCS,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    create_server,
+    graceful_shutdown,
+    mark_serving,
+    serve,
+)
+from verifier.service._servicer import SERVICE_NAME
+
+__all__ = [
+    "DEFAULT_BATCH_IN_FLIGHT",
+    "DEFAULT_GRACE_SECONDS",
+    "DEFAULT_MAX_CONCURRENT_RPCS",
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "SERVICE_NAME",
+    "ParameterDescription",
+    "RequiredFactDescription",
+    "RoleDescription",
+    "ServiceItemDescription",
+    "VerifierClient",
+    "create_server",
+    "describe_service_item",
+    "graceful_shutdown",
+    "mark_serving",
+    "serve",
+]

@@ -1,0 +1,152 @@
+"""The gRPC server's life: build it, serve until a signal, shut down without losing a call.
+
+create_server   the server with the verification, health and reflection services,
+                its limits, bound to an address — health NOT_SERVING until
+mark_serving    says the verifier is started;
+graceful_shutdown  health NOT_SERVING → finish in-flight calls (within ``grace``) →
+                close the verifier;
+serve           all of the above, with SIGTERM / SIGINT starting the shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import weakref
+from collections.abc import Callable, Iterator
+
+import grpc
+from grpc_health.v1 import _async as health_aio
+from grpc_health.v1 import health as grpc_health
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from verifier.engine import Verifier
+from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
+from verifier.service._servicer import SERVICE_NAME, VerificationServicer
+
+DEFAULT_ADDRESS = "127.0.0.1:0"
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
+"""Far above any valid application (16 subjects, 32 short parameters); bounds what a
+malformed or hostile request can make the server buffer."""
+DEFAULT_MAX_CONCURRENT_RPCS = 1024
+DEFAULT_BATCH_IN_FLIGHT = 32
+DEFAULT_GRACE_SECONDS = 10.0
+
+_HEALTH_SERVICES = ("", SERVICE_NAME)
+"""Health is reported for the whole server ("") and for the verification service."""
+
+# The health servicer of each server create_server made, so that mark_serving and
+# graceful_shutdown can reach it knowing only the server.
+_health_of: weakref.WeakKeyDictionary[grpc.aio.Server, health_aio.HealthServicer] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def create_server(
+    verifier: Verifier,
+    address: str = DEFAULT_ADDRESS,
+    *,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    max_concurrent_rpcs: int | None = DEFAULT_MAX_CONCURRENT_RPCS,
+    batch_in_flight: int = DEFAULT_BATCH_IN_FLIGHT,
+) -> tuple[grpc.aio.Server, int]:
+    """A server for ``verifier`` bound to ``address``, and the port it bound (for port 0).
+
+    The server is not started. Health says NOT_SERVING until ``mark_serving``: start the
+    verifier first. Beyond ``max_concurrent_rpcs`` calls are refused (RESOURCE_EXHAUSTED);
+    ``batch_in_flight`` bounds the applications each VerifyBatch stream works on at once.
+    Async because the health service's state lives on the running event loop.
+    """
+    server = grpc.aio.server(
+        options=[("grpc.max_receive_message_length", max_message_bytes)],
+        maximum_concurrent_rpcs=max_concurrent_rpcs,
+    )
+    pb_grpc.add_VerificationServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        VerificationServicer(verifier, batch_in_flight=batch_in_flight), server
+    )
+    health = health_aio.HealthServicer()
+    for service in _HEALTH_SERVICES:
+        await health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, grpc_health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(address)
+    _health_of[server] = health
+    return server, port
+
+
+async def mark_serving(server: grpc.aio.Server) -> None:
+    """Health SERVING: call once the verifier behind ``server`` is started."""
+    health = _health_of[server]
+    for service in _HEALTH_SERVICES:
+        await health.set(service, health_pb2.HealthCheckResponse.SERVING)
+
+
+async def graceful_shutdown(
+    server: grpc.aio.Server, verifier: Verifier, *, grace: float = DEFAULT_GRACE_SECONDS
+) -> None:
+    """NOT_SERVING, refuse new calls, let in-flight ones finish (up to ``grace`` seconds,
+    then cancel them), and close the verifier."""
+    health = _health_of.get(server)
+    if health is not None:
+        await health.enter_graceful_shutdown()
+    try:
+        await server.stop(grace)
+    finally:
+        await verifier.aclose()
+
+
+async def serve(
+    verifier: Verifier,
+    address: str = DEFAULT_ADDRESS,
+    *,
+    grace: float = DEFAULT_GRACE_SECONDS,
+    ready: Callable[[int], object] | None = None,
+    stop: asyncio.Event | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    max_concurrent_rpcs: int | None = DEFAULT_MAX_CONCURRENT_RPCS,
+    batch_in_flight: int = DEFAULT_BATCH_IN_FLIGHT,
+) -> None:
+    """Serve ``verifier`` until SIGTERM or SIGINT (or ``stop`` is set), then shut down gracefully.
+
+    ``ready(port)`` is called once the verifier is started and health says SERVING.
+    """
+    server, port = await create_server(
+        verifier,
+        address,
+        max_message_bytes=max_message_bytes,
+        max_concurrent_rpcs=max_concurrent_rpcs,
+        batch_in_flight=batch_in_flight,
+    )
+    stop = stop or asyncio.Event()
+    # Handlers stay installed through the shutdown: a second signal must not cut the drain.
+    with _stop_on_signals(stop):
+        await server.start()
+        try:
+            await verifier.start()
+            await mark_serving(server)
+            if ready is not None:
+                ready(port)
+            await stop.wait()
+        finally:
+            await graceful_shutdown(server, verifier, grace=grace)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no Unix signals
+            continue
+        installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,177 @@
+"""The ``verifier.v1.VerificationService`` handlers: protobuf in, the engine, protobuf out.
+
+Every exception is mapped here, so nothing foreign or internal reaches the caller:
+
+    InvalidApplication (incl. UnknownServiceItem)  → INVALID_ARGUMENT + google.rpc.BadRequest
+    AuditUnavailable                               → UNAVAILABLE (no audit, no answer)
+    anything else                                  → INTERNAL with an error id; logged here
+                                                     with its stack, never its message
+
+A department failure is not among them: the engine answers with UNKNOWN facts instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TypeAlias
+
+import grpc
+
+from verifier._errors import AuditUnavailable, FieldViolation, InvalidApplication
+from verifier.engine import Verifier
+from verifier.service import _convert
+from verifier.service._batch import bounded_as_completed
+from verifier.service._description import describe_service_item
+from verifier.service._generated.v1 import verification_pb2 as pb
+from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
+
+logger = logging.getLogger("verifier.service")
+
+SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["VerificationService"].full_name
+
+_Context: TypeAlias = "grpc.aio.ServicerContext[object, object]"
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """What a caller may learn about a failed verification."""
+
+    code: grpc.StatusCode
+    message: str
+    invalid: InvalidApplication | None = None
+
+
+def _failure(error: Exception, method: str) -> _Failure:
+    if isinstance(error, InvalidApplication):
+        return _Failure(grpc.StatusCode.INVALID_ARGUMENT, str(error), error)
+    if isinstance(error, AuditUnavailable):
+        return _Failure(
+            grpc.StatusCode.UNAVAILABLE,
+            "the audit record could not be written, so no answer was given; retry later",
+        )
+    error_id = uuid.uuid4().hex
+    # The stack and the type, never the message: it could quote an application's IDs.
+    stack = "".join(traceback.format_tb(error.__traceback__))
+    logger.error(
+        "%s failed with %s (error id %s)\n%s", method, type(error).__name__, error_id, stack
+    )
+    return _Failure(grpc.StatusCode.INTERNAL, f"internal error (error id {error_id})")
+
+
+class _StatusOnError:
+    """Ends a unary call whose handler raised with the status ``_failure`` maps it to."""
+
+    def __init__(self, context: _Context, method: str) -> None:
+        self._context = context
+        self._method = method
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if not isinstance(error, Exception) or isinstance(error, grpc.aio.AbortError):
+            return  # success, cancellation, or a status the handler chose itself
+        failure = _failure(error, self._method)
+        if failure.invalid is not None:
+            # grpc-stubs does not declare abort_with_status on the asyncio context yet.
+            await self._context.abort_with_status(  # type: ignore[attr-defined]
+                _convert.invalid_argument_status(failure.invalid)
+            )
+        await self._context.abort(failure.code, failure.message)
+
+
+def _batch_error(failure: _Failure) -> pb.VerifyBatchError:
+    invalid = failure.invalid
+    if invalid is not None:
+        # In a batch the application is the `request` field of VerifyBatchRequest.
+        invalid = InvalidApplication(
+            [
+                FieldViolation(
+                    f"request.{v.field}" if v.field != "client_id" else v.field, v.description
+                )
+                for v in invalid.violations
+            ]
+        )
+    return _convert.batch_error_to_proto(failure.code, failure.message, invalid)
+
+
+def _authenticated_system(context: _Context) -> str | None:
+    """The peer's identity when the transport authenticated it (mutual TLS), else None."""
+    identities = context.peer_identities()
+    if not identities:
+        return None
+    return next(iter(identities)).decode("utf-8", errors="replace")
+
+
+class VerificationServicer(pb_grpc.VerificationServiceServicer):
+    def __init__(self, verifier: Verifier, *, batch_in_flight: int) -> None:
+        self._verifier = verifier
+        self._batch_in_flight = batch_in_flight
+        # Items are fixed for the verifier's life: describe them once, at start-up.
+        self._items = {
+            item.id: _convert.description_to_proto(describe_service_item(item, verifier.catalogue))
+            for item in verifier.items
+        }
+
+    async def _verify(self, request: pb.VerifyRequest, context: _Context) -> pb.VerifyResponse:
+        application, caller = _convert.verify_request_from_proto(
+            request, authenticated_system=_authenticated_system(context)
+        )
+        result = await self._verifier.verify(
+            application, caller=caller, timeout=context.time_remaining()
+        )
+        return _convert.result_to_proto(result)
+
+    async def Verify(  # noqa: N802 - the generated servicer's name
+        self, request: pb.VerifyRequest, context: _Context
+    ) -> pb.VerifyResponse:
+        async with _StatusOnError(context, "Verify"):
+            return await self._verify(request, context)
+
+    async def VerifyBatch(  # noqa: N802 - the generated servicer's name
+        self, request_iterator: AsyncIterator[pb.VerifyBatchRequest], context: _Context
+    ) -> AsyncIterator[pb.VerifyBatchResponse]:
+        async def verify_one(item: pb.VerifyBatchRequest) -> pb.VerifyBatchResponse:
+            if not item.client_id:
+                missing = InvalidApplication([FieldViolation("client_id", "required")])
+                return pb.VerifyBatchResponse(error=_batch_error(_failure(missing, "")))
+            try:
+                result = await self._verify(item.request, context)
+            except Exception as error:
+                failure = _failure(error, "VerifyBatch")
+                return pb.VerifyBatchResponse(client_id=item.client_id, error=_batch_error(failure))
+            return pb.VerifyBatchResponse(client_id=item.client_id, result=result)
+
+        async for response in bounded_as_completed(
+            request_iterator, verify_one, limit=self._batch_in_flight
+        ):
+            yield response
+
+    async def ListServiceItems(  # noqa: N802 - the generated servicer's name
+        self, request: pb.ListServiceItemsRequest, context: _Context
+    ) -> pb.ListServiceItemsResponse:
+        async with _StatusOnError(context, "ListServiceItems"):
+            return pb.ListServiceItemsResponse(
+                service_items=[self._items[name] for name in sorted(self._items)]
+            )
+
+    async def DescribeServiceItem(  # noqa: N802 - the generated servicer's name
+        self, request: pb.DescribeServiceItemRequest, context: _Context
+    ) -> pb.DescribeServiceItemResponse:
+        async with _StatusOnError(context, "DescribeServiceItem"):
+            item = self._items.get(request.service_item)
+            if item is None:
+                await context.abort(
+                    grpc.StatusCode.NOT_FOUND, "no service item with that id (see ListServiceItems)"
+                )
+            return pb.DescribeServiceItemResponse(service_item=item)
