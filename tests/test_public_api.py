@@ -34,7 +34,7 @@ def test_every_package_all_is_sorted_and_importable() -> None:
 def test_every_error_shares_one_root() -> None:
     exported = [getattr(verifier, name) for name in verifier.__all__]
     errors = [obj for obj in exported if isinstance(obj, type) and issubclass(obj, Exception)]
-    assert len(errors) == 10
+    assert len(errors) == 9
     assert all(issubclass(error, verifier.VerifierError) for error in errors)
     assert verifier.DepartmentUnavailable("x").retryable
     assert not verifier.DepartmentAnswerInvalid("x").retryable
