@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from verifier._errors import ConfigurationError, InvalidApplication, VerifierError
-from verifier.cli import _local
+from verifier.cli import _local, _service
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--operator")
     verify.add_argument("--timeout", type=float, default=None, help="seconds")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
-    verify.set_defaults(run=_local.run_verify_local)
+    verify.add_argument("--address", help="server address (default: server.address)")
+    verify.add_argument("--local", action="store_true", help="verify in-process, no server")
+    verify.set_defaults(run=_service.run_verify)
+
+    serve = commands.add_parser("serve", help="serve the gRPC API (embedded default if no config)")
+    _local.add_config_arguments(serve)
+    serve.add_argument("--port", type=int, help="listen port (0: any free port)")
+    serve.set_defaults(run=_service.run_serve)
+
+    demo = commands.add_parser(
+        "demo", help="the main job: serve, verify the samples over gRPC, stop"
+    )
+    _local.add_config_arguments(demo)
+    demo.set_defaults(run=_service.run_demo)
     return parser
 
 

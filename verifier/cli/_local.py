@@ -81,10 +81,3 @@ def print_result(result: VerificationResult, as_json: bool) -> None:
         print()
     else:
         print(render_result(result))
-
-
-def run_verify_local(args: argparse.Namespace) -> int:
-    application = application_from_args(args)
-    result = asyncio.run(verify_locally(args, application))
-    print_result(result, args.json)
-    return 0
