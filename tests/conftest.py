@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from support import TEST_PSEUDONYM_KEY, MakeVerifier, mock_departments
 
+from adapters.demo_city import DemoCityManifest, generate_demo_city
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import JsonLinesAuditLog, Pseudonymiser
 from verifier.catalogue import load_catalogue
 from verifier.engine import Verifier
 from verifier.rules import load_service_items
+
+SMALL_CITY_PEOPLE = 2_000
 
 
 @pytest.fixture
@@ -38,3 +41,9 @@ def make_test_verifier(tmp_path: Path) -> MakeVerifier:
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def demo_city(tmp_path_factory: pytest.TempPathFactory) -> DemoCityManifest:
+    """A small demo city (SQLite), generated once per test session."""
+    return generate_demo_city(tmp_path_factory.mktemp("city"), people=SMALL_CITY_PEOPLE)

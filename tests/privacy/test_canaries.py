@@ -1,0 +1,107 @@
+"""Privacy as a tested property: raw department values never leave the library.
+
+The demo city plants unique CANARY strings in every raw table (names, addresses, phones…).
+Whatever the library is asked — sample applications, hundreds of real residents, bad input,
+a broken department — no canary and no full ID number may appear in a result, an error, a
+log line or an audit record.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import verifier
+from adapters.demo_city import DemoCityManifest
+from verifier import InvalidApplication, parse_application
+
+RANDOM_APPLICATIONS = 300
+
+
+def resident_pairs(city: Path, count: int) -> list[tuple[str, str]]:
+    """(guardian, child) pairs read straight from the raw register — test-side only."""
+    with sqlite3.connect(city / "household.db") as connection:
+        rows = connection.execute("SELECT guardian_id, child_id FROM guardianships").fetchall()
+    return random.Random(7).sample(rows, min(count, len(rows)))
+
+
+def applications(city: DemoCityManifest) -> list[dict[str, object]]:
+    found = [sample.application for sample in city.samples]
+    for guardian, child in resident_pairs(city.data_dir, RANDOM_APPLICATIONS):
+        found.append(
+            {
+                "service_item": "school_place",
+                "subjects": [{"role": "guardian", "id": guardian}, {"role": "child", "id": child}],
+                "parameters": {"district": "440305"},
+                "reference_date": "2026-08-31",
+            }
+        )
+        found.append(
+            {
+                "service_item": "first_home_purchase",
+                "subjects": [{"role": "buyer", "id": guardian}],
+                "reference_date": "2026-08-31",
+            }
+        )
+    return found  # fmt: skip
+
+
+def assert_clean(text: str, canaries: tuple[str, ...], where: str) -> None:
+    leaked = [canary for canary in canaries if canary in text]
+    assert not leaked, f"{len(leaked)} canaries leaked into {where}, e.g. {leaked[0]!r}"
+
+
+async def test_no_canary_in_results_errors_logs_or_audit(
+    demo_city: DemoCityManifest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert demo_city.canaries
+    audit_path = tmp_path / "audit.jsonl"
+    config = verifier.load_config(data_dir=demo_city.data_dir, audit={"path": audit_path})
+    outputs: list[str] = []
+    subject_ids: set[str] = set()
+    async with verifier.build_verifier(config) as engine:
+        for data in applications(demo_city):
+            application = parse_application(data)
+            subject_ids.update(subject.id for subject in application.subjects)
+            result = await engine.verify(application)
+            outputs.append(result.model_dump_json())
+            outputs.append(repr(result))
+        for broken in ({"service_item": "school_place", "subjects": [{"role": "x", "id": "1"}]},):
+            with pytest.raises(InvalidApplication) as raised:
+                await engine.verify(parse_application(broken))
+            outputs.append(str(raised.value))
+
+    audit = audit_path.read_text(encoding="utf-8")
+    assert audit.count("\n") == len(applications(demo_city))
+    assert_clean("\n".join(outputs), demo_city.canaries, "results and errors")
+    assert_clean(caplog.text, demo_city.canaries, "log lines")
+    assert_clean(audit, demo_city.canaries, "the audit log")
+    leaked_ids = [subject for subject in subject_ids if subject in audit or subject in caplog.text]
+    assert not leaked_ids, "full ID numbers in the audit log or logs"
+
+
+async def test_no_canary_when_a_department_database_breaks(
+    demo_city: DemoCityManifest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    broken = tmp_path / "tax.db"
+    broken.write_bytes(b"CANARY-not-a-database " * 100)
+    config = verifier.load_config(
+        data_dir=demo_city.data_dir,
+        audit={"path": tmp_path / "audit.jsonl"},
+        departments={"tax": {"url": f"sqlite:///{broken}"}},
+    )
+    sample = next(s for s in demo_city.samples if s.name == "first_home_migrant_tax_24")
+    async with verifier.build_verifier(config) as engine:
+        result = await engine.verify(parse_application(sample.application))
+    tax = [fact for fact in result.facts if fact.provenance.department == "tax"]
+    assert tax
+    assert all(not fact.known for fact in tax)
+    assert result.decision.outcome is verifier.DecisionOutcome.NEEDS_REVIEW
+    text = result.model_dump_json() + caplog.text + (tmp_path / "audit.jsonl").read_text()
+    assert "CANARY" not in text
