@@ -1,0 +1,73 @@
+"""Household facts from household records: pure functions, no I/O.
+
+A registration period is ``[registered_since, registered_until)``: a move that takes effect
+on the reference date already counts there (see ``verifier.model.period_contains``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from verifier.adapter import Unknown
+from verifier.model import UnknownReason, period_contains
+
+PENDING_TRANSFER = "pending_transfer"
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    district_code: str
+    since: date
+    until: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resident:
+    record_status: str
+    registrations: tuple[Registration, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Guardianship:
+    recorded_since: date
+
+
+def registration_on(resident: Resident | None, as_of: date) -> Registration | Unknown | None:
+    """The registration in force on ``as_of``; Unknown while the record is being transferred.
+
+    A resident the bureau does not hold, or holds without a current registration, is
+    registered nowhere here (a known negative). Should periods overlap (bad data), the one
+    that started last wins: it records the latest move.
+    """
+    if resident is None:
+        return None
+    if resident.record_status == PENDING_TRANSFER:
+        return Unknown(UnknownReason.RECORD_PENDING)
+    current = None
+    for registration in resident.registrations:
+        if period_contains(registration.since, registration.until, as_of) and (
+            current is None or registration.since > current.since
+        ):
+            current = registration
+    return current
+
+
+def local_registration(resident: Resident | None, as_of: date, city_prefix: str) -> bool | Unknown:
+    registration = registration_on(resident, as_of)
+    if isinstance(registration, Unknown):
+        return registration
+    return registration is not None and registration.district_code.startswith(city_prefix)
+
+
+def registered_in_district(resident: Resident | None, as_of: date, district: str) -> bool | Unknown:
+    registration = registration_on(resident, as_of)
+    if isinstance(registration, Unknown):
+        return registration
+    return registration is not None and registration.district_code == district
+
+
+def is_guardian(guardianships: Iterable[Guardianship], as_of: date) -> bool:
+    """The register records the pair (any relation) on or before the reference date."""
+    return any(entry.recorded_since <= as_of for entry in guardianships)

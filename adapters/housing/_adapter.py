@@ -1,0 +1,90 @@
+"""The housing adapter: homes owned in the city, first-home status, rental months."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.sql import ColumnElement, Select
+
+from adapters._department import (
+    Answer,
+    SqlDepartmentAdapter,
+    backend_from_settings,
+    latest_refresh,
+    subject,
+    text_parameter,
+)
+from adapters._sql import Row, SubjectRead, as_date, as_optional_date
+from adapters.housing import _derive
+from adapters.housing._tables import ownerships, refresh_log, rentals
+from verifier.adapter import DepartmentAdapter, FactRequest
+
+DEPARTMENT = "housing"
+
+
+def _owned(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
+    return select(
+        ownerships.c.owner_id,
+        ownerships.c.house_code,
+        ownerships.c.registered_on,
+        ownerships.c.released_on,
+    ).where(ownerships.c.owner_id.in_(ids))
+
+
+def _rented(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
+    return select(
+        rentals.c.tenant_id, rentals.c.district_code, rentals.c.start_date, rentals.c.end_date
+    ).where(rentals.c.tenant_id.in_(ids))
+
+
+@dataclass(slots=True)
+class _Records:
+    ownerships: dict[str, list[_derive.Ownership]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    rentals: dict[str, list[_derive.Rental]] = field(default_factory=lambda: defaultdict(list))
+
+
+class HousingAdapter(SqlDepartmentAdapter[_Records]):
+    """Answers ``homes_owned_in_city``, ``owns_no_home_in_city`` and
+    ``registered_rental_months_in_district``, in one read per application."""
+
+    department = DEPARTMENT
+    facts: ClassVar[frozenset[str]] = frozenset(
+        {"homes_owned_in_city", "owns_no_home_in_city", "registered_rental_months_in_district"}
+    )
+    read: ClassVar[SubjectRead] = SubjectRead({"o": _owned, "r": _rented})
+    refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
+
+    def collect(self, rows: Mapping[str, list[Row]]) -> _Records:
+        records = _Records()
+        for owner_id, house_code, registered_on, released_on in rows.get("o", ()):
+            records.ownerships[owner_id].append(
+                _derive.Ownership(house_code, as_date(registered_on), as_optional_date(released_on))
+            )
+        for tenant_id, district_code, start, end in rows.get("r", ()):
+            records.rentals[tenant_id].append(
+                _derive.Rental(district_code, as_date(start), as_date(end))
+            )
+        return records
+
+    def derive(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        subject_id = subject(request)
+        if request.fact == "registered_rental_months_in_district":
+            district = text_parameter(request, "district")
+            return _derive.rental_months_in_district(
+                records.rentals.get(subject_id, ()), district, as_of
+            )
+        homes = _derive.homes_owned(records.ownerships.get(subject_id, ()), as_of)
+        return homes if request.fact == "homes_owned_in_city" else homes == 0
+
+
+def create_adapter(settings: Mapping[str, object]) -> DepartmentAdapter:
+    """The ``verifier.adapters`` entry point: ``url`` (required)."""
+    backend, refresh_seconds = backend_from_settings(settings, DEPARTMENT)
+    return HousingAdapter(backend, refresh_cache_seconds=refresh_seconds)

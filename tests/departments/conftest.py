@@ -1,0 +1,79 @@
+"""Fixtures for the department adapter tests: a small demo city on SQLite and PostgreSQL.
+
+The city is generated once per session. Tests that take the ``city`` fixture run against
+both backends (the PostgreSQL ones are marked ``postgres``), so they are literally the same
+tests. PostgreSQL comes from ``VERIFIER_TEST_POSTGRES_URL``; each department gets a fresh
+schema, dropped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from adapter_support import DEPARTMENTS, City, postgres_url, with_search_path
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
+from support import service_unavailable
+
+from adapters.demo_city import generate_demo_city, write_demo_city
+from verifier.adapter import DepartmentAdapter
+
+TEST_PEOPLE = 2_000
+
+
+@pytest.fixture(scope="session")
+def sqlite_city(tmp_path_factory: pytest.TempPathFactory) -> City:
+    directory: Path = tmp_path_factory.mktemp("demo-city")
+    return City("sqlite", generate_demo_city(directory, people=TEST_PEOPLE))
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[dict[str, str]]:
+    """One fresh schema per department on the test server (URLs by department)."""
+    url = postgres_url()
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as error:
+        engine.dispose()
+        shown = make_url(url).render_as_string(hide_password=True)
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        service_unavailable(f"PostgreSQL not reachable at {shown}: {cause}")
+    run = uuid.uuid4().hex[:8]
+    schemas = {department: f"verifier_test_{run}_{department}" for department in DEPARTMENTS}
+    with engine.begin() as connection:
+        for schema in schemas.values():
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield {d: with_search_path(url, schema) for d, schema in schemas.items()}
+    finally:
+        with engine.begin() as connection:
+            for schema in schemas.values():
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_city(postgres_schemas: dict[str, str]) -> City:
+    return City("postgres", write_demo_city(postgres_schemas, people=TEST_PEOPLE))
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def city(request: pytest.FixtureRequest) -> City:
+    """The same small city on each backend: tests taking it run once per backend."""
+    found: City = request.getfixturevalue(f"{request.param}_city")
+    return found
+
+
+@pytest.fixture
+async def department_adapters(city: City) -> AsyncIterator[dict[str, DepartmentAdapter]]:
+    adapters = {department: city.adapter(department) for department in DEPARTMENTS}
+    yield adapters
+    for adapter in adapters.values():
+        await adapter.aclose()
