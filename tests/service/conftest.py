@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-from service_support import Served
+from service_support import Served, StartServer
 from support import MakeVerifier
 
 from verifier.adapter import DepartmentAdapter
 from verifier.service import create_server, mark_serving
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
-
-StartServer = Callable[..., Awaitable[Served]]
 
 
 @pytest.fixture

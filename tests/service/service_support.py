@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -102,3 +102,7 @@ async def until(condition: Callable[[], bool], *, within: float = 2.0) -> None:
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - nothing to wait on but the counter
             await asyncio.sleep(0.005)
+
+
+StartServer = Callable[..., Awaitable[Served]]
+"""The type of the ``start_server`` fixture."""

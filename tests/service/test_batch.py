@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from conftest import StartServer
 from service_support import (
     GUARDIAN,
     CountingAdapter,
     Served,
+    StartServer,
     school_place_request,
     until,
     with_wrong_check_character,

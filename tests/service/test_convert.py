@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import grpc
 import pytest
+from google.protobuf import timestamp_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from service_support import CHILD, GUARDIAN, school_place_request, with_wrong_check_character
 
@@ -365,3 +366,18 @@ def test_description_survives_the_wire() -> None:
     )
     wire = pb.ServiceItem.FromString(_convert.description_to_proto(description).SerializeToString())
     assert _convert.description_from_proto(wire) == description
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        RETRIEVED,
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 9, 1, 8, 0, tzinfo=timezone(timedelta(hours=8))),
+        datetime(2026, 9, 1, 8, 0),  # naive: read as UTC, as Timestamp.FromDatetime does
+    ],
+)
+def test_timestamps_match_protobufs_own_conversion(moment: datetime) -> None:
+    expected = timestamp_pb2.Timestamp()
+    expected.FromDatetime(moment)
+    assert _convert._timestamp(moment) == expected

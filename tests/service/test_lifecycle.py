@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from service_support import school_place_request, until
 from support import ELIGIBLE_FACTS, MakeVerifier, mock_departments
 
+from verifier._errors import ConfigurationError
 from verifier.adapter import MockAdapter
 from verifier.service import SERVICE_NAME, create_server, graceful_shutdown, mark_serving, serve
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
@@ -117,7 +118,7 @@ async def test_serve_runs_until_sigterm_then_closes_the_verifier(
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, "handlers are removed after"
 
 
-async def test_serve_stops_when_told_and_closes_even_if_start_fails(
+async def test_serve_closes_the_verifier_even_if_it_fails_to_start(
     make_test_verifier: MakeVerifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     verifier = make_test_verifier()
@@ -165,3 +166,21 @@ async def test_reflection_lists_the_services_and_serves_the_contract(
         for raw in contract.file_descriptor_response.file_descriptor_proto
     ]
     assert "verifier/v1/verification.proto" in {f.name for f in files}
+
+
+async def test_an_address_it_cannot_listen_on_is_a_configuration_error(
+    make_test_verifier: MakeVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (A port already in use is not one: grpc sets SO_REUSEPORT, so that several server
+    # processes can share a port.)
+    verifier = make_test_verifier()
+    closed = False
+
+    async def aclose() -> None:
+        nonlocal closed
+        closed = True
+
+    monkeypatch.setattr(verifier, "aclose", aclose)
+    with pytest.raises(ConfigurationError, match=r"256\.0\.0\.1:1"):
+        await asyncio.wait_for(serve(verifier, "256.0.0.1:1"), timeout=5)
+    assert closed

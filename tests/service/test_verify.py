@@ -8,11 +8,11 @@ import time
 
 import grpc
 import pytest
-from conftest import StartServer
 from service_support import (
     CHILD,
     GUARDIAN,
     Served,
+    StartServer,
     bad_request_of,
     school_place_request,
     with_wrong_check_character,

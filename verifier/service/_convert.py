@@ -8,7 +8,6 @@ service items become messages; ``result_from_proto`` turns a response back into 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -59,7 +58,7 @@ _W = TypeVar("_W", bound=int)
 _MAX_STATUS_MESSAGE = 1000
 """Characters of violation summary in the status message; the details carry every one."""
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
-_SUBJECT = re.compile(r"subjects\[\d+\]")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _enum_map(model: type[_E], wire: type[_W], prefix: str) -> dict[_E, _W]:
@@ -119,29 +118,10 @@ def application_from_proto(message: pb.VerifyRequest) -> Application:
     try:
         application = parse_application(data)
     except InvalidApplication as exc:
-        violations.extend(_located(exc.violations))
+        violations.extend(exc.violations)
     if violations:
         raise InvalidApplication(violations)
     return application
-
-
-def _located(violations: Iterable[FieldViolation]) -> list[FieldViolation]:
-    """Name the field itself where the model reports the enclosing object."""
-    violations = list(violations)
-    has_subject_errors = any(v.field.startswith("subjects[") for v in violations)
-    located = []
-    for violation in violations:
-        if _SUBJECT.fullmatch(violation.field):
-            # A subject's only whole-object check is its identifier's.
-            violation = FieldViolation(f"{violation.field}.id", violation.description)
-        elif (
-            violation.field == "subjects"
-            and has_subject_errors
-            and "at least" in violation.description
-        ):
-            continue  # pydantic counts only the valid subjects towards the minimum
-        located.append(violation)
-    return located
 
 
 def _subject_data(
@@ -312,9 +292,12 @@ def date_from_proto(message: pb.Date) -> date:
 
 
 def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+    # Timestamp.FromDatetime goes through time tuples; this is exact and several times faster
+    # (every fact carries one, on every answer).
+    delta = (value if value.tzinfo else value.replace(tzinfo=UTC)) - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1_000
+    )
 
 
 def _datetime(stamp: timestamp_pb2.Timestamp) -> datetime:
@@ -521,22 +504,21 @@ def description_to_proto(item: ServiceItemDescription) -> pb.ServiceItem:
             )
             for parameter in item.parameters
         ],
-        facts=[
-            pb.RequiredFact(
-                name=fact.name,
-                fact=fact.fact,
-                department=fact.department,
-                sharing=_SHARING[fact.sharing],
-                value_type=_VALUE_TYPES[fact.value_type],
-                subjects=fact.subjects,
-                parameters={
-                    name: _source_to_proto(source) for name, source in fact.parameters.items()
-                },
-                replaces_document=fact.replaces_document or "",
-            )
-            for fact in item.facts
-        ],
+        facts=[_required_fact_to_proto(fact) for fact in item.facts],
         documents_replaced=item.documents_replaced,
+    )
+
+
+def _required_fact_to_proto(fact: RequiredFactDescription) -> pb.RequiredFact:
+    return pb.RequiredFact(
+        name=fact.name,
+        fact=fact.fact,
+        department=fact.department,
+        sharing=_SHARING[fact.sharing],
+        value_type=_VALUE_TYPES[fact.value_type],
+        subjects=fact.subjects,
+        parameters={name: _source_to_proto(source) for name, source in fact.parameters.items()},
+        replaces_document=fact.replaces_document or "",
     )
 
 
@@ -580,22 +562,21 @@ def description_from_proto(message: pb.ServiceItem) -> ServiceItemDescription:
             )
             for parameter in message.parameters
         ),
-        facts=tuple(
-            RequiredFactDescription(
-                name=fact.name,
-                fact=fact.fact,
-                department=fact.department,
-                sharing=_from_wire(_SHARING, fact.sharing, "sharing class"),
-                value_type=_from_wire(_VALUE_TYPES, fact.value_type, "value type"),
-                subjects=dict(fact.subjects),
-                parameters={
-                    name: _source_from_proto(source) for name, source in fact.parameters.items()
-                },
-                replaces_document=fact.replaces_document or None,
-            )
-            for fact in message.facts
-        ),
+        facts=tuple(_required_fact_from_proto(fact) for fact in message.facts),
         documents_replaced=tuple(message.documents_replaced),
+    )
+
+
+def _required_fact_from_proto(message: pb.RequiredFact) -> RequiredFactDescription:
+    return RequiredFactDescription(
+        name=message.name,
+        fact=message.fact,
+        department=message.department,
+        sharing=_from_wire(_SHARING, message.sharing, "sharing class"),
+        value_type=_from_wire(_VALUE_TYPES, message.value_type, "value type"),
+        subjects=dict(message.subjects),
+        parameters={name: _source_from_proto(value) for name, value in message.parameters.items()},
+        replaces_document=message.replaces_document or None,
     )
 
 

@@ -22,6 +22,7 @@ from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from verifier._errors import ConfigurationError
 from verifier.engine import Verifier
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 from verifier.service._servicer import SERVICE_NAME, VerificationServicer
@@ -63,6 +64,10 @@ async def create_server(
         options=[("grpc.max_receive_message_length", max_message_bytes)],
         maximum_concurrent_rpcs=max_concurrent_rpcs,
     )
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:  # grpc's way of saying the address is taken or malformed
+        raise ConfigurationError(f"cannot listen on {address!r}") from None
     pb_grpc.add_VerificationServiceServicer_to_server(  # type: ignore[no-untyped-call]
         VerificationServicer(verifier, batch_in_flight=batch_in_flight), server
     )
@@ -73,7 +78,6 @@ async def create_server(
     reflection.enable_server_reflection(
         (SERVICE_NAME, grpc_health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(address)
     _health_of[server] = health
     return server, port
 
@@ -89,7 +93,10 @@ async def graceful_shutdown(
     server: grpc.aio.Server, verifier: Verifier, *, grace: float = DEFAULT_GRACE_SECONDS
 ) -> None:
     """NOT_SERVING, refuse new calls, let in-flight ones finish (up to ``grace`` seconds,
-    then cancel them), and close the verifier."""
+    then cancel them), and close the verifier.
+
+    Open health Watch streams count as in flight: with watchers the drain lasts ``grace``.
+    """
     health = _health_of.get(server)
     if health is not None:
         await health.enter_graceful_shutdown()
@@ -112,15 +119,20 @@ async def serve(
 ) -> None:
     """Serve ``verifier`` until SIGTERM or SIGINT (or ``stop`` is set), then shut down gracefully.
 
-    ``ready(port)`` is called once the verifier is started and health says SERVING.
+    ``ready(port)`` is called once the verifier is started and health says SERVING. The
+    verifier is closed on the way out, however serve ends.
     """
-    server, port = await create_server(
-        verifier,
-        address,
-        max_message_bytes=max_message_bytes,
-        max_concurrent_rpcs=max_concurrent_rpcs,
-        batch_in_flight=batch_in_flight,
-    )
+    try:
+        server, port = await create_server(
+            verifier,
+            address,
+            max_message_bytes=max_message_bytes,
+            max_concurrent_rpcs=max_concurrent_rpcs,
+            batch_in_flight=batch_in_flight,
+        )
+    except BaseException:
+        await verifier.aclose()  # serve owns the verifier's life, failed start-up included
+        raise
     stop = stop or asyncio.Event()
     # Handlers stay installed through the shutdown: a second signal must not cut the drain.
     with _stop_on_signals(stop):

@@ -93,16 +93,20 @@ class _StatusOnError:
 def _batch_error(failure: _Failure) -> pb.VerifyBatchError:
     invalid = failure.invalid
     if invalid is not None:
-        # In a batch the application is the `request` field of VerifyBatchRequest.
+        # Name fields by their path in VerifyBatchRequest, whose `request` is the application.
         invalid = InvalidApplication(
-            [
-                FieldViolation(
-                    f"request.{v.field}" if v.field != "client_id" else v.field, v.description
-                )
-                for v in invalid.violations
-            ]
+            [FieldViolation(f"request.{v.field}", v.description) for v in invalid.violations]
         )
     return _convert.batch_error_to_proto(failure.code, failure.message, invalid)
+
+
+_MISSING_CLIENT_ID = _convert.batch_error_to_proto(
+    grpc.StatusCode.INVALID_ARGUMENT,
+    "",
+    InvalidApplication(
+        [FieldViolation("client_id", "required: each result names its application by it")]
+    ),
+)
 
 
 def _authenticated_system(context: _Context) -> str | None:
@@ -122,6 +126,9 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             item.id: _convert.description_to_proto(describe_service_item(item, verifier.catalogue))
             for item in verifier.items
         }
+        self._listing = pb.ListServiceItemsResponse(
+            service_items=[self._items[name] for name in sorted(self._items)]
+        )
 
     async def _verify(self, request: pb.VerifyRequest, context: _Context) -> pb.VerifyResponse:
         application, caller = _convert.verify_request_from_proto(
@@ -143,8 +150,7 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
     ) -> AsyncIterator[pb.VerifyBatchResponse]:
         async def verify_one(item: pb.VerifyBatchRequest) -> pb.VerifyBatchResponse:
             if not item.client_id:
-                missing = InvalidApplication([FieldViolation("client_id", "required")])
-                return pb.VerifyBatchResponse(error=_batch_error(_failure(missing, "")))
+                return pb.VerifyBatchResponse(error=_MISSING_CLIENT_ID)
             try:
                 result = await self._verify(item.request, context)
             except Exception as error:
@@ -160,10 +166,7 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
     async def ListServiceItems(  # noqa: N802 - the generated servicer's name
         self, request: pb.ListServiceItemsRequest, context: _Context
     ) -> pb.ListServiceItemsResponse:
-        async with _StatusOnError(context, "ListServiceItems"):
-            return pb.ListServiceItemsResponse(
-                service_items=[self._items[name] for name in sorted(self._items)]
-            )
+        return self._listing
 
     async def DescribeServiceItem(  # noqa: N802 - the generated servicer's name
         self, request: pb.DescribeServiceItemRequest, context: _Context
