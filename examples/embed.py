@@ -42,8 +42,10 @@ async def main(data_dir: Path, sample_name: str) -> None:
 
     print("\nwhy:")
     for clause in result.decision.explanation:
-        print(f"  {'  ' * clause.depth}{clause.outcome:<7} {clause.label}"
-              + (f"  [{clause.threshold}]" if clause.threshold else ""))
+        print(
+            f"  {'  ' * clause.depth}{clause.outcome:<7} {clause.label}"
+            + (f"  [{clause.threshold}]" if clause.threshold else "")
+        )
 
     print("\ndepartments asked (one call each, concurrently):")
     for call in result.department_calls:

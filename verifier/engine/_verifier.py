@@ -31,9 +31,9 @@ from verifier.rules import ItemRegistry, ServiceItem
 DEFAULT_TIMEOUT_SECONDS = 2.0
 # Part of every deadline is kept back from the departments for evaluating the rule and
 # making the audit record durable, so the answer still goes out in time.
-MIN_RESERVE_SECONDS = 0.005
-MAX_RESERVE_SECONDS = 0.05
-RESERVE_FRACTION = 0.1
+MIN_RESERVE_SECONDS = 0.01
+MAX_RESERVE_SECONDS = 0.1
+RESERVE_FRACTION = 0.15
 
 # Reference dates default to the service hall's calendar day, not UTC's.
 SERVICE_TIMEZONE = ZoneInfo("Asia/Shanghai")

@@ -16,7 +16,8 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 from verifier._errors import FieldViolation, InvalidApplication
@@ -60,16 +61,16 @@ class ApplicationSubject(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     role: Identifier
-    id: str = Field(max_length=18)
+    # ``kind`` is declared before ``id`` so that the ID's validator can read it.
     kind: SubjectKind = SubjectKind.NATURAL_PERSON
+    id: str = Field(max_length=18)
 
-    @model_validator(mode="after")
-    def _check_identifier(self) -> ApplicationSubject:
-        parse = parse_resident_id if self.kind is SubjectKind.NATURAL_PERSON else parse_credit_code
-        normalised = parse(self.id)
-        if normalised != self.id:
-            object.__setattr__(self, "id", normalised)
-        return self
+    @field_validator("id")
+    @classmethod
+    def _check_identifier(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind", SubjectKind.NATURAL_PERSON) is SubjectKind.LEGAL_PERSON:
+            return parse_credit_code(value)
+        return parse_resident_id(value)
 
 
 class CallerIdentity(BaseModel):
@@ -122,8 +123,13 @@ def violations_from(exc: ValidationError) -> list[FieldViolation]:
 
     Only the message is kept, never the input value: it could be a full ID number.
     """
+    errors = exc.errors(include_input=False, include_url=False)
+    item_error_parents = {error["loc"][:-1] for error in errors if len(error["loc"]) > 1}
+    item_error_parents |= {error["loc"][:-2] for error in errors if len(error["loc"]) > 2}
     violations = []
-    for error in exc.errors(include_input=False, include_url=False):
+    for error in errors:
+        if error["type"] == "too_short" and error["loc"] in item_error_parents:
+            continue  # pydantic counts only the valid items: "at least 1" is not the problem
         path = ""
         for part in error["loc"]:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
