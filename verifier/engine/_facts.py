@@ -37,14 +37,10 @@ def fact_results(
     """The facts of one department call, and the call outcome as finally judged."""
     answer = outcome.answer
     source_as_of = answer.source_as_of if answer is not None else None
-    # model_construct: every value here was already checked; validating again would cost
-    # more than the department read it describes.
-    provenance = Provenance.model_construct(
+    provenance = Provenance(
         department=outcome.plan.department,
         source_as_of=source_as_of,
         retrieved_at=retrieved_at,
-        cached=False,
-        stale=False,
         rule_version=rule_version,
     )
     results = []
@@ -77,21 +73,19 @@ def _result(
     bound: BoundFact, value: FactValue | UnknownReason, provenance: Provenance
 ) -> FactResult:
     if isinstance(value, UnknownReason):
-        return FactResult.model_construct(
+        return FactResult(
             name=bound.name,
             fact=bound.definition.id,
             subjects=bound.roles,
             status=FactStatus.UNKNOWN,
-            value=None,
             reason=value,
             provenance=provenance,
         )
-    return FactResult.model_construct(
+    return FactResult(
         name=bound.name,
         fact=bound.definition.id,
         subjects=bound.roles,
         status=FactStatus.KNOWN,
         value=value,
-        reason=None,
         provenance=provenance,
     )
