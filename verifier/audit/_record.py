@@ -8,6 +8,7 @@ keyed pseudonym and a masked form.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -46,6 +47,10 @@ class AuditedFact(BaseModel):
     reason: UnknownReason | None
     cached: bool
     stale: bool
+    attempts: int
+    """Backend calls made for this fact's department (0: served without calling it)."""
+    latency_ms: float
+    """How long its department took to answer (or to fail)."""
 
 
 class AuditedCall(BaseModel):
@@ -54,12 +59,18 @@ class AuditedCall(BaseModel):
     department: str
     outcome: CallOutcome
     duration_ms: float
+    attempts: int
 
 
 class AuditRecord(BaseModel):
+    """One verification: who asked which facts about whom, for what, and what was disclosed."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    kind: Literal["verification"] = "verification"
     request_id: str
+    trace_id: str | None = None
+    """The OpenTelemetry trace of the verification, to find its spans."""
     time: datetime
     caller_system: str
     caller_department: str | None
@@ -86,6 +97,7 @@ def audit_record_for(
     catalogue: Catalogue,
     pseudonymiser: Pseudonymiser,
     time: datetime,
+    trace_id: str | None = None,
 ) -> AuditRecord:
     subjects = tuple(
         AuditedSubject(
@@ -95,6 +107,7 @@ def audit_record_for(
         )
         for subject in application.subjects
     )
+    calls_by_department = {call.department: call for call in result.department_calls}
     facts = tuple(
         AuditedFact(
             name=fact.name,
@@ -106,15 +119,23 @@ def audit_record_for(
             reason=fact.reason,
             cached=fact.provenance.cached,
             stale=fact.provenance.stale,
+            attempts=calls_by_department[fact.provenance.department].attempts,
+            latency_ms=calls_by_department[fact.provenance.department].duration_ms,
         )
         for fact in result.facts
     )
     calls = tuple(
-        AuditedCall(department=c.department, outcome=c.outcome, duration_ms=c.duration_ms)
+        AuditedCall(
+            department=c.department,
+            outcome=c.outcome,
+            duration_ms=c.duration_ms,
+            attempts=c.attempts,
+        )
         for c in result.department_calls
     )
     return AuditRecord(
         request_id=result.request_id,
+        trace_id=trace_id,
         time=time,
         caller_system=caller.system,
         caller_department=caller.department,

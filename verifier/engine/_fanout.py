@@ -30,6 +30,7 @@ class DepartmentOutcome:
     outcome: CallOutcome
     duration_ms: float
     answer: DepartmentAnswer | None = None
+    attempts: int = 1
 
 
 async def call_departments(
@@ -45,7 +46,7 @@ async def call_departments(
     for index, plan in enumerate(plans):
         adapter = adapters.get(plan.department)
         if adapter is None:
-            outcomes[index] = DepartmentOutcome(plan, CallOutcome.NO_ADAPTER, 0.0)
+            outcomes[index] = DepartmentOutcome(plan, CallOutcome.NO_ADAPTER, 0.0, attempts=0)
         else:
             tasks[asyncio.ensure_future(_call(adapter, plan))] = index
     if tasks:

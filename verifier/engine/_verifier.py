@@ -143,6 +143,7 @@ class Verifier:
                     outcome=call_outcome,
                     duration_ms=round(outcome.duration_ms, 3),
                     facts=tuple(fact.name for fact in outcome.plan.facts),
+                    attempts=outcome.attempts,
                 )
             )
         result = self._result(item, application, reference_date, facts, calls, started)

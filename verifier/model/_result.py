@@ -29,6 +29,8 @@ class DepartmentCall(BaseModel):
     duration_ms: float
     facts: tuple[str, ...]
     """The item's fact names this call established (or failed to)."""
+    attempts: int = 1
+    """Backend calls made (retries and hedged reads included; 0 if none was made)."""
 
 
 class VerificationResult(BaseModel):
