@@ -3,6 +3,8 @@
 from verifier.audit._jsonl import JsonLinesAuditLog, encode_record
 from verifier.audit._pseudonym import Pseudonymiser, load_or_create_key
 from verifier.audit._record import (
+    AlertRecord,
+    AuditEvent,
     AuditedCall,
     AuditedFact,
     AuditedSubject,
@@ -12,6 +14,8 @@ from verifier.audit._record import (
 from verifier.audit._sink import AuditSink
 
 __all__ = [
+    "AlertRecord",
+    "AuditEvent",
     "AuditRecord",
     "AuditSink",
     "AuditedCall",

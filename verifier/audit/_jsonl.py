@@ -15,11 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from verifier._errors import AuditUnavailable
-from verifier.audit._record import AuditRecord
+from verifier.audit._record import AlertRecord, AuditRecord
 from verifier.audit._sink import AuditSink
 
 
-def encode_record(record: AuditRecord) -> bytes:
+def encode_record(record: AuditRecord | AlertRecord) -> bytes:
     """One record, one line. JSON escapes control characters; U+2028/2029 are escaped too
     because some log readers treat them as line breaks (a forged record boundary)."""
     text = record.model_dump_json()
@@ -40,7 +40,7 @@ class JsonLinesAuditLog(AuditSink):
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
 
-    async def append(self, record: AuditRecord) -> None:
+    async def append(self, record: AuditRecord | AlertRecord) -> None:
         if self._closed:
             raise AuditUnavailable("the audit log is closed")
         if not self._fsync:

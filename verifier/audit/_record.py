@@ -8,9 +8,9 @@ keyed pseudonym and a masked form.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.audit._pseudonym import Pseudonymiser
 from verifier.catalogue import Catalogue, SharingClass
@@ -88,6 +88,26 @@ class AuditRecord(BaseModel):
     score: float | None
     department_calls: tuple[AuditedCall, ...]
     duration_ms: float
+
+
+class AlertRecord(BaseModel):
+    """A high-risk behaviour alert (高危行为预警), kept in the same tamper-evident log."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["alert"] = "alert"
+    time: datetime
+    caller_system: str
+    rule: str
+    """Which configured rule fired, e.g. ``distinct_subjects_per_hour``."""
+    description: str
+    observed: int
+    threshold: int
+    window_seconds: int
+
+
+AuditEvent = Annotated[AuditRecord | AlertRecord, Field(discriminator="kind")]
+"""Everything the audit log holds, told apart by ``kind``."""
 
 
 def audit_record_for(
