@@ -4,10 +4,10 @@ from verifier.audit._jsonl import JsonLinesAuditLog, encode_record
 from verifier.audit._pseudonym import Pseudonymiser, load_or_create_key
 from verifier.audit._record import (
     AlertRecord,
-    AuditEvent,
     AuditedCall,
     AuditedFact,
     AuditedSubject,
+    AuditEvent,
     AuditRecord,
     audit_record_for,
 )
