@@ -380,4 +380,4 @@ def test_description_survives_the_wire() -> None:
 def test_timestamps_match_protobufs_own_conversion(moment: datetime) -> None:
     expected = timestamp_pb2.Timestamp()
     expected.FromDatetime(moment)
-    assert _convert._timestamp(moment) == expected
+    assert _convert.timestamp_to_proto(moment) == expected

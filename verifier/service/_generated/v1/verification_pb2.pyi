@@ -271,16 +271,18 @@ class Decision(_message.Message):
     def __init__(self, outcome: _Optional[_Union[DecisionOutcome, str]] = ..., explanation: _Optional[_Iterable[_Union[ClauseExplanation, _Mapping]]] = ..., score: _Optional[float] = ..., score_components: _Optional[_Iterable[_Union[ScoreComponent, _Mapping]]] = ...) -> None: ...
 
 class DepartmentCall(_message.Message):
-    __slots__ = ("department", "outcome", "duration", "facts")
+    __slots__ = ("department", "outcome", "duration", "facts", "attempts")
     DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
     FACTS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     department: str
     outcome: CallOutcome
     duration: _duration_pb2.Duration
     facts: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, department: _Optional[str] = ..., outcome: _Optional[_Union[CallOutcome, str]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., facts: _Optional[_Iterable[str]] = ...) -> None: ...
+    attempts: int
+    def __init__(self, department: _Optional[str] = ..., outcome: _Optional[_Union[CallOutcome, str]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., facts: _Optional[_Iterable[str]] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class VerifyResponse(_message.Message):
     __slots__ = ("request_id", "service_item", "item_version", "reference_date", "facts", "decision", "documents_not_required", "department_calls", "duration")

@@ -1,0 +1,216 @@
+"""Requests and errors: a VerifyRequest becomes an Application (or field violations)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, cast
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[import-untyped]
+from grpc_status import rpc_status
+from pydantic import ValidationError
+
+from verifier._errors import FieldViolation, InvalidApplication
+from verifier.model import (
+    Application,
+    CallerIdentity,
+    parse_application,
+    violations_from,
+)
+from verifier.service._convert._wire import (
+    MAX_STATUS_MESSAGE,
+    STATUS_DETAILS_KEY,
+    SUBJECT_KINDS,
+    date_from_proto,
+    date_to_proto,
+    from_wire,
+)
+from verifier.service._generated.v1 import verification_pb2 as pb
+
+
+def application_from_proto(message: pb.VerifyRequest) -> Application:
+    """The application a request carries; InvalidApplication naming every bad field."""
+    violations: list[FieldViolation] = []
+    data: dict[str, Any] = {
+        "service_item": message.service_item,
+        "subjects": [
+            _subject_data(index, subject, violations)
+            for index, subject in enumerate(message.subjects)
+        ],
+        "parameters": _parameters_data(message, violations),
+    }
+    for name in ("purpose", "legal_basis", "consent_reference", "case_number", "operator"):
+        text = getattr(message, name)
+        if text:  # proto3 has no absent strings: empty means "not given"
+            data[name] = text
+    if message.HasField("reference_date"):
+        try:
+            data["reference_date"] = date_from_proto(message.reference_date)
+        except ValueError:
+            violations.append(FieldViolation("reference_date", "not a valid calendar date"))
+    try:
+        application = parse_application(data)
+    except InvalidApplication as exc:
+        violations.extend(exc.violations)
+    if violations:
+        raise InvalidApplication(violations)
+    return application
+
+
+def _subject_data(
+    index: int, subject: pb.Subject, violations: list[FieldViolation]
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"role": subject.role, "id": subject.id}
+    if subject.kind != pb.SUBJECT_KIND_UNSPECIFIED:
+        try:
+            data["kind"] = from_wire(SUBJECT_KINDS, subject.kind, "subject kind")
+        except ValueError:
+            violations.append(FieldViolation(f"subjects[{index}].kind", "unknown subject kind"))
+    return data
+
+
+def _parameters_data(
+    message: pb.VerifyRequest, violations: list[FieldViolation]
+) -> dict[str, str | int | bool]:
+    parameters: dict[str, str | int | bool] = {}
+    for name in sorted(message.parameters):
+        value = message.parameters[name]
+        which = value.WhichOneof("value")
+        if which is None:
+            violations.append(FieldViolation(f"parameters.{name}", "no value given"))
+        else:
+            parameters[name] = getattr(value, which)
+    return parameters
+
+
+def caller_from_proto(message: pb.Caller, *, authenticated_system: str | None) -> CallerIdentity:
+    """The caller to record: the TLS-authenticated system if any, else the declared one."""
+    try:
+        return CallerIdentity(
+            system=authenticated_system or message.system,
+            department=message.department or None,
+        )
+    except ValidationError as exc:
+        raise InvalidApplication(
+            [
+                FieldViolation(f"caller.{violation.field}", violation.description)
+                for violation in violations_from(exc)
+            ]
+        ) from None
+
+
+def verify_request_from_proto(
+    message: pb.VerifyRequest, *, authenticated_system: str | None = None
+) -> tuple[Application, CallerIdentity]:
+    """Application and caller of one request, with the violations of both in one error."""
+    violations: list[FieldViolation] = []
+    application = caller = None
+    try:
+        application = application_from_proto(message)
+    except InvalidApplication as exc:
+        violations.extend(exc.violations)
+    try:
+        caller = caller_from_proto(message.caller, authenticated_system=authenticated_system)
+    except InvalidApplication as exc:
+        violations.extend(exc.violations)
+    if application is None or caller is None:
+        raise InvalidApplication(violations)
+    return application, caller
+
+
+def application_to_proto(
+    application: Application, caller: CallerIdentity | None = None
+) -> pb.VerifyRequest:
+    """The request for an application (the inverse of ``verify_request_from_proto``)."""
+    message = pb.VerifyRequest(
+        service_item=application.service_item,
+        subjects=[
+            pb.Subject(role=subject.role, id=subject.id, kind=SUBJECT_KINDS[subject.kind])
+            for subject in application.subjects
+        ],
+        purpose=application.purpose or "",
+        legal_basis=application.legal_basis or "",
+        consent_reference=application.consent_reference or "",
+        case_number=application.case_number or "",
+        operator=application.operator or "",
+    )
+    for name, value in application.parameters.items():
+        entry = message.parameters[name]
+        if isinstance(value, bool):  # before int: a bool is an int in Python
+            entry.bool_value = value
+        elif isinstance(value, int):
+            entry.int_value = value
+        else:
+            entry.string_value = value
+    if application.reference_date is not None:
+        message.reference_date.CopyFrom(date_to_proto(application.reference_date))
+    if caller is not None:
+        message.caller.system = caller.system
+        message.caller.department = caller.department or ""
+    return message
+
+
+# ---- errors -----------------------------------------------------------------------------
+
+
+def _violation_summary(error: InvalidApplication) -> str:
+    summary = "; ".join(f"{v.field}: {v.description}" for v in error.violations)
+    if len(summary) > MAX_STATUS_MESSAGE:
+        summary = summary[: MAX_STATUS_MESSAGE - 1] + "…"
+    return f"invalid request: {summary}"
+
+
+def invalid_argument_status(error: InvalidApplication) -> grpc.Status:
+    """INVALID_ARGUMENT with a google.rpc.BadRequest naming every offending field."""
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(
+                field=violation.field, description=violation.description
+            )
+            for violation in error.violations
+        ]
+    )
+    detail = any_pb2.Any()
+    detail.Pack(bad_request)
+    status = status_pb2.Status(
+        code=code_pb2.INVALID_ARGUMENT, message=_violation_summary(error), details=[detail]
+    )
+    return rpc_status.to_status(status)
+
+
+def violations_from_error(error: grpc.aio.AioRpcError) -> list[FieldViolation]:
+    """The field violations an INVALID_ARGUMENT carries (from its google.rpc.BadRequest)."""
+    violations: list[FieldViolation] = []
+    # grpc-stubs types this as grpc.Call's; on the asyncio side it is (key, value) pairs.
+    metadata = cast(Iterable[tuple[str, str | bytes]], error.trailing_metadata() or ())
+    for key, value in metadata:
+        if key != STATUS_DETAILS_KEY or not isinstance(value, bytes):
+            continue
+        for detail in status_pb2.Status.FromString(value).details:
+            bad_request = error_details_pb2.BadRequest()
+            if detail.Unpack(bad_request):
+                violations.extend(
+                    FieldViolation(v.field, v.description) for v in bad_request.field_violations
+                )
+    return violations or [FieldViolation("request", error.details() or "invalid request")]
+
+
+def batch_error_to_proto(
+    code: grpc.StatusCode, message: str, error: InvalidApplication | None = None
+) -> pb.VerifyBatchError:
+    """The error result for one application of a batch, in google.rpc.Status's shape."""
+    number: int = code.value[0]
+    if error is None:
+        return pb.VerifyBatchError(code=number, message=message)
+    return pb.VerifyBatchError(
+        code=number,
+        message=_violation_summary(error),
+        field_violations=[
+            pb.FieldViolation(field=violation.field, description=violation.description)
+            for violation in error.violations
+        ],
+    )
+
+
+# ---- values -----------------------------------------------------------------------------
