@@ -165,9 +165,10 @@ def backend_from_settings(
 ) -> tuple[SqlBackend, float]:
     """The backend named by ``settings['url']`` and the refresh-cache time, keys checked.
 
-    ``adapter`` is the configuration's own key (which entry point to use) and is allowed.
+    ``adapter`` (which entry point to use) and ``department`` (the catalogue id it is wired
+    for) are the configuration's own keys and are allowed.
     """
-    allowed = {"url", "adapter", "refresh_cache_seconds"} | extra_keys
+    allowed = {"url", "adapter", "department", "refresh_cache_seconds"} | extra_keys
     for key in settings:
         if key not in allowed:
             raise ConfigurationError(

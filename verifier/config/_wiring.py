@@ -55,6 +55,8 @@ def create_adapter(
     if configured is not None:
         settings.update(configured.model_extra or {})
     settings["url"] = config.department_url(department)
+    # A generic adapter (HTTP) serves any department: tell it which one it is wired for.
+    settings["department"] = department
     name = (configured.adapter if configured is not None else None) or department
     factory = _entry_point(ADAPTER_GROUP, name, f"departments.{department}.adapter")
     adapter = factory(settings)
