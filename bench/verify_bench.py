@@ -72,7 +72,7 @@ async def run(data_dir: Path, iterations: int) -> dict[str, list[float]]:
         ("verify, audit with fsync", True),
     ):
         config = verifier.load_config(
-            data_dir=data_dir, audit={"fsync": fsync, "path": data_dir / f"audit-{fsync}.jsonl"}
+            data_dir=data_dir, audit={"fsync": fsync, "directory": data_dir / f"audit-{fsync}"}
         )
         async with verifier.build_verifier(config) as engine:
             if not results:

@@ -10,7 +10,7 @@ from support import TEST_PSEUDONYM_KEY, MakeVerifier, mock_departments
 
 from adapters.demo_city import DemoCityManifest, generate_demo_city
 from verifier.adapter import DepartmentAdapter
-from verifier.audit import JsonLinesAuditLog, Pseudonymiser
+from verifier.audit import ChainedAuditLog, Pseudonymiser, load_or_create_signing_key
 from verifier.catalogue import load_catalogue
 from verifier.engine import Verifier
 from verifier.rules import load_service_items
@@ -35,7 +35,7 @@ def make_test_verifier(tmp_path: Path) -> MakeVerifier:
             catalogue=catalogue,
             items=items,
             adapters=mock_departments() if adapters is None else adapters,
-            audit=JsonLinesAuditLog(directory / "audit.jsonl"),
+            audit=ChainedAuditLog(directory, load_or_create_signing_key(directory)),
             pseudonymiser=Pseudonymiser(TEST_PSEUDONYM_KEY),
             default_timeout=timeout,
         )

@@ -12,7 +12,7 @@ from verifier import ConfigurationError, load_config
 def test_embedded_default_needs_no_file() -> None:
     config = load_config()
     assert config.department_url("housing").startswith("sqlite:///")
-    assert config.audit_path().name == "audit.jsonl"
+    assert config.audit_directory() == config.data_dir / "audit"
 
 
 def test_file_values_and_environment_override(

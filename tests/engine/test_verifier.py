@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ from verifier import (
     UnknownServiceItem,
     parse_application,
 )
-from verifier.audit import JsonLinesAuditLog
+from verifier.audit import load_public_key, read_audit_entries, verify_audit_log
 
 GUARDIAN = resident_id("44030519850312201")
 CHILD = resident_id("44030520170605102")
@@ -233,25 +235,48 @@ async def test_audit_record_is_durable_and_pseudonymised(
 ) -> None:
     async with make_test_verifier(audit_dir=tmp_path) as verifier:
         result = await verifier.verify(parse_application(school_place()))
-    lines = (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 1
-    record = json.loads(lines[0])
+    records = [entry for entry in read_audit_entries(tmp_path) if entry.type == "record"]
+    assert len(records) == 1
+    record = records[0].body
     assert record["request_id"] == result.request_id
     assert record["decision"] == "ELIGIBLE"
     assert record["operator"] == "clerk-0042"
     assert {s["role"] for s in record["subjects"]} == {"guardian", "child"}
-    assert GUARDIAN not in lines[0]
-    assert CHILD not in lines[0]
+    text = (tmp_path / "audit-000001.jsonl").read_text(encoding="utf-8")
+    assert GUARDIAN not in text
+    assert CHILD not in text
     assert record["subjects"][0]["masked"].startswith(GUARDIAN[:4])
     assert len(record["facts"]) == len(result.facts)
 
 
-async def test_no_audit_no_answer(make_test_verifier: MakeVerifier) -> None:
-    verifier = make_test_verifier()
-    verifier.audit = JsonLinesAuditLog(Path("/dev/full"))  # every write: ENOSPC
-    async with verifier:
-        with pytest.raises(AuditUnavailable):
+@contextlib.contextmanager
+def disk_full(audit_file: Path) -> Iterator[None]:
+    """Writes to the open ``audit_file`` fail with ENOSPC, as on a full disk, until the
+    block ends: the writer's own descriptor is pointed at /dev/full meanwhile."""
+    target = os.path.realpath(audit_file)
+    fd = next(
+        int(n) for n in os.listdir("/proc/self/fd")
+        if os.path.realpath(f"/proc/self/fd/{n}") == target
+    )  # fmt: skip
+    saved, full = os.dup(fd), os.open("/dev/full", os.O_WRONLY)
+    os.dup2(full, fd)
+    try:
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(full)
+
+
+async def test_no_audit_no_answer(make_test_verifier: MakeVerifier, tmp_path: Path) -> None:
+    async with make_test_verifier(audit_dir=tmp_path) as verifier:
+        with disk_full(tmp_path / "audit-000001.jsonl"), pytest.raises(AuditUnavailable):
             await verifier.verify(parse_application(school_place()))
+        answered = await verifier.verify(parse_application(school_place()))  # the disk recovered
+    records = [entry.body for entry in read_audit_entries(tmp_path) if entry.type == "record"]
+    assert [record["request_id"] for record in records] == [answered.request_id]
+    public_key = load_public_key(tmp_path / "signing-key.pub.pem")
+    assert verify_audit_log(tmp_path, public_key).ok
 
 
 async def test_concurrent_verifications_share_fsyncs_and_all_are_recorded(
@@ -261,8 +286,8 @@ async def test_concurrent_verifications_share_fsyncs_and_all_are_recorded(
         results = await asyncio.gather(
             *(verifier.verify(parse_application(school_place())) for _ in range(50))
         )
-    lines = (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()
-    assert sorted(json.loads(line)["request_id"] for line in lines) == sorted(
+    records = [entry.body for entry in read_audit_entries(tmp_path) if entry.type == "record"]
+    assert sorted(record["request_id"] for record in records) == sorted(
         r.request_id for r in results
     )
 

@@ -18,6 +18,7 @@ import pytest
 import verifier
 from adapters.demo_city import DemoCityManifest
 from verifier import InvalidApplication, parse_application
+from verifier.audit import read_audit_entries
 
 RANDOM_APPLICATIONS = 300
 
@@ -50,6 +51,10 @@ def applications(city: DemoCityManifest) -> list[dict[str, object]]:
     return found  # fmt: skip
 
 
+def audit_text(directory: Path) -> str:
+    return "".join(f.read_text(encoding="utf-8") for f in sorted(directory.glob("audit-*.jsonl")))
+
+
 def assert_clean(text: str, canaries: tuple[str, ...], where: str) -> None:
     leaked = [canary for canary in canaries if canary in text]
     assert not leaked, f"{len(leaked)} canaries leaked into {where}, e.g. {leaked[0]!r}"
@@ -60,8 +65,8 @@ async def test_no_canary_in_results_errors_logs_or_audit(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     assert demo_city.canaries
-    audit_path = tmp_path / "audit.jsonl"
-    config = verifier.load_config(data_dir=demo_city.data_dir, audit={"path": audit_path})
+    audit_dir = tmp_path / "audit"
+    config = verifier.load_config(data_dir=demo_city.data_dir, audit={"directory": audit_dir})
     outputs: list[str] = []
     subject_ids: set[str] = set()
     async with verifier.build_verifier(config) as engine:
@@ -76,8 +81,9 @@ async def test_no_canary_in_results_errors_logs_or_audit(
                 await engine.verify(parse_application(broken))
             outputs.append(str(raised.value))
 
-    audit = audit_path.read_text(encoding="utf-8")
-    assert audit.count("\n") == len(applications(demo_city))
+    audit = audit_text(audit_dir)
+    records = [entry for entry in read_audit_entries(audit_dir) if entry.type == "record"]
+    assert len(records) == len(applications(demo_city))
     assert_clean("\n".join(outputs), demo_city.canaries, "results and errors")
     assert_clean(caplog.text, demo_city.canaries, "log lines")
     assert_clean(audit, demo_city.canaries, "the audit log")
@@ -93,7 +99,7 @@ async def test_no_canary_when_a_department_database_breaks(
     broken.write_bytes(b"CANARY-not-a-database " * 100)
     config = verifier.load_config(
         data_dir=demo_city.data_dir,
-        audit={"path": tmp_path / "audit.jsonl"},
+        audit={"directory": tmp_path / "audit"},
         departments={"tax": {"url": f"sqlite:///{broken}"}},
     )
     sample = next(s for s in demo_city.samples if s.name == "first_home_migrant_tax_24")
@@ -103,5 +109,5 @@ async def test_no_canary_when_a_department_database_breaks(
     assert tax
     assert all(not fact.known for fact in tax)
     assert result.decision.outcome is verifier.DecisionOutcome.NEEDS_REVIEW
-    text = result.model_dump_json() + caplog.text + (tmp_path / "audit.jsonl").read_text()
+    text = result.model_dump_json() + caplog.text + audit_text(tmp_path / "audit")
     assert "CANARY" not in text

@@ -1,7 +1,18 @@
-"""Audit records of every verification, and the seam they are written through."""
+"""Audit records of every verification, the seam they are written through, and the
+tamper-evident log behind it: hash-chained, checkpoint-signed, read and verified here."""
 
-from verifier.audit._jsonl import JsonLinesAuditLog, encode_record
+from verifier.audit._alerts import ALERT_RULES, AlertThresholds, HighRiskMonitor
+from verifier.audit._format import AuditLogError
+from verifier.audit._keys import (
+    generate_signing_key_files,
+    load_or_create_signing_key,
+    load_public_key,
+    load_signing_key,
+    public_key_id,
+)
+from verifier.audit._log import ChainedAuditLog
 from verifier.audit._pseudonym import Pseudonymiser, load_or_create_key
+from verifier.audit._reader import AuditEntry, read_audit_entries
 from verifier.audit._record import (
     AlertRecord,
     AuditedCall,
@@ -12,18 +23,32 @@ from verifier.audit._record import (
     audit_record_for,
 )
 from verifier.audit._sink import AuditSink
+from verifier.audit._verify import ChainBreak, ChainVerification, verify_audit_log
 
 __all__ = [
+    "ALERT_RULES",
     "AlertRecord",
+    "AlertThresholds",
+    "AuditEntry",
     "AuditEvent",
+    "AuditLogError",
     "AuditRecord",
     "AuditSink",
     "AuditedCall",
     "AuditedFact",
     "AuditedSubject",
-    "JsonLinesAuditLog",
+    "ChainBreak",
+    "ChainVerification",
+    "ChainedAuditLog",
+    "HighRiskMonitor",
     "Pseudonymiser",
     "audit_record_for",
-    "encode_record",
+    "generate_signing_key_files",
     "load_or_create_key",
+    "load_or_create_signing_key",
+    "load_public_key",
+    "load_signing_key",
+    "public_key_id",
+    "read_audit_entries",
+    "verify_audit_log",
 ]

@@ -11,8 +11,9 @@ class AuditSink(abc.ABC):
     """Makes audit records durable.
 
     ``append`` returns only once the record is durable; if it cannot be, it raises
-    ``AuditUnavailable`` and the engine gives no answer. A tamper-evident, hash-chained
-    store replaces the default JSON Lines file behind this same seam.
+    ``AuditUnavailable`` and the engine gives no answer. The embedded default is
+    ``ChainedAuditLog`` (hash-chained files with signed checkpoints); a shared store for
+    several replicas plugs in behind this same seam.
     """
 
     @abc.abstractmethod

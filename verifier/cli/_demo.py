@@ -46,7 +46,7 @@ async def run_demo_job(config: VerifierConfig, python: str) -> int:
             await _show_bad_input(client, samples["samples"][0]["application"])
     finally:
         code = await _stop(server)
-    audit = config.audit_path()
+    audit = config.audit_directory()
     print(f"\nserver stopped on SIGTERM (exit code {code}); audit log: {audit}")
     return 1 if mismatches or code != 0 else 0
 

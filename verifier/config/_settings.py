@@ -2,16 +2,27 @@
 
 Environment variables win over the file (addresses and secrets belong in the environment):
 ``VERIFIER_DATA_DIR``, ``VERIFIER_SERVER__ADDRESS``, ``VERIFIER_AUDIT__PSEUDONYM_KEY``,
-``VERIFIER_DEPARTMENTS__HOUSEHOLD__URL`` … (nested keys joined by ``__``).
+``VERIFIER_DEPARTMENTS__HOUSEHOLD__URL``, ``VERIFIER_TELEMETRY__EXPORTER``,
+``VERIFIER_ALERTS__ENABLED`` … (nested keys joined by ``__``).
 """
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from verifier._errors import ConfigurationError
@@ -31,13 +42,32 @@ class DepartmentConfig(BaseModel):
 
 
 class AuditConfig(BaseModel):
+    """The tamper-evident audit log: where it goes and the key that signs its checkpoints."""
+
     model_config = ConfigDict(extra="forbid")
 
-    path: Path | None = None
-    """The JSON Lines audit file; defaults to ``<data_dir>/audit/audit.jsonl``."""
+    directory: Path | None = None
+    """Holds ``audit-000001.jsonl``, ``audit-000002.jsonl`` …; defaults to ``<data_dir>/audit``."""
     fsync: bool = True
     pseudonym_key: SecretStr | None = None
     """Hex HMAC key for subject pseudonyms; if unset, a key file in ``<data_dir>/audit``."""
+    signing_key: SecretStr | None = None
+    """PEM text of the Ed25519 private key that signs checkpoints (best given as
+    ``VERIFIER_AUDIT__SIGNING_KEY``). With neither this nor ``signing_key_file``, a key pair
+    is generated in the audit directory on first use: fine on a laptop, but a real
+    deployment keeps the private key away from the log it protects."""
+    signing_key_file: Path | None = None
+    """A PEM file holding that key, instead of ``signing_key``."""
+    max_file_bytes: int = Field(default=64 << 20, ge=4096)
+    """A file is sealed (rotation checkpoint) and the next begun before it would grow past this."""
+    checkpoint_every: int = Field(default=1000, ge=1)
+    """Records between signed checkpoints (also written at rotation and on a clean close)."""
+
+    @model_validator(mode="after")
+    def _one_signing_key(self) -> AuditConfig:
+        if self.signing_key is not None and self.signing_key_file is not None:
+            raise ValueError("give signing_key or signing_key_file, not both")
+        return self
 
 
 class ServerConfig(BaseModel):
@@ -48,6 +78,72 @@ class ServerConfig(BaseModel):
     max_concurrent_rpcs: int = Field(default=512, ge=1)
     batch_in_flight: int = Field(default=32, ge=1)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+
+class TelemetryConfig(BaseModel):
+    """Where spans and metrics go (``VERIFIER_TELEMETRY__EXPORTER=otlp`` …).
+
+    ``none`` sets up nothing of ours: the engine then reports to the host application's
+    global OpenTelemetry providers if it installed any, and costs next to nothing if not.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    exporter: Literal["none", "console", "jsonl", "otlp"] = "none"
+    jsonl_path: Path | None = None
+    """The JSON Lines file (spans and metrics); defaults to
+    ``<data_dir>/telemetry/telemetry.jsonl``."""
+    otlp_endpoint: str | None = None
+    """An OTLP/HTTP collector's base URL (``/v1/traces`` and ``/v1/metrics`` are appended);
+    if unset, the exporter's own default and ``OTEL_EXPORTER_OTLP_*`` variables apply."""
+    service_name: str = Field(default="onestop-verifier", min_length=1)
+    sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    """Share of verifications traced (a caller's sampled trace is always continued)."""
+    metric_export_interval_seconds: float = Field(default=60.0, gt=0)
+
+
+class AlertsConfig(BaseModel):
+    """High-risk behaviour alerts (高危行为预警), written to the audit log.
+
+    Off by default: a deployment turns them on (``VERIFIER_ALERTS__ENABLED=true``); the
+    embedded default also serves bulk in-process jobs that would trip them.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    distinct_subjects_per_hour: int = Field(default=200, ge=1)
+    """Alert when one caller asks about more distinct subjects than this within an hour."""
+    off_hours_start: time = time(22, 0)
+    off_hours_end: time = time(6, 0)
+    """Local times (in ``timezone``); a window that ends before it starts spans midnight."""
+    off_hours_max_verifications: int = Field(default=50, ge=0)
+    """Alert when one caller makes more verifications than this in one night's off hours."""
+    timezone: str = "Asia/Shanghai"
+    max_tracked_callers: int = Field(default=1000, ge=1)
+    """Bounds the monitor's memory: the least recently active callers are forgotten first."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("off_hours_start", "off_hours_end")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("give a local time without an offset; the zone is alerts.timezone")
+        return value
+
+    @model_validator(mode="after")
+    def _window_not_empty(self) -> AlertsConfig:
+        if self.off_hours_start == self.off_hours_end:
+            raise ValueError("off_hours_start and off_hours_end must differ")
+        return self
 
 
 class VerifierConfig(BaseSettings):
@@ -64,6 +160,8 @@ class VerifierConfig(BaseSettings):
     departments: dict[str, DepartmentConfig] = Field(default_factory=dict)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -77,8 +175,8 @@ class VerifierConfig(BaseSettings):
         # The environment overrides the file's values (passed as init arguments).
         return env_settings, init_settings
 
-    def audit_path(self) -> Path:
-        return self.audit.path or self.data_dir / "audit" / "audit.jsonl"
+    def audit_directory(self) -> Path:
+        return self.audit.directory or self.data_dir / "audit"
 
     def department_url(self, department: str) -> str:
         configured = self.departments.get(department)

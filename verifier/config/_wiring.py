@@ -1,4 +1,5 @@
-"""Wire a Verifier from configuration: catalogue, items, adapters (by entry point), audit.
+"""Wire a Verifier from configuration: catalogue, items, adapters (by entry point), audit,
+telemetry and high-risk alerts.
 
 This is the only place that finds department adapters, and it does so through the
 ``verifier.adapters`` entry-point group — the same way a department integrator's own
@@ -12,20 +13,34 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from verifier._errors import ConfigurationError
 from verifier.adapter import DepartmentAdapter
-from verifier.audit import JsonLinesAuditLog, Pseudonymiser, load_or_create_key
+from verifier.audit import (
+    ChainedAuditLog,
+    HighRiskMonitor,
+    Pseudonymiser,
+    load_or_create_key,
+    load_or_create_signing_key,
+    load_signing_key,
+)
 from verifier.catalogue import Catalogue, SharingClass, load_catalogue
-from verifier.config._settings import VerifierConfig
+from verifier.config._settings import TelemetryConfig, VerifierConfig
 from verifier.engine import Verifier
 from verifier.rules import load_service_items
+from verifier.telemetry import TelemetryHandle, configure_telemetry
 
 ADAPTER_GROUP = "verifier.adapters"
 DEMO_DATA_GROUP = "verifier.demo_data"
 
 
-def build_verifier(config: VerifierConfig) -> Verifier:
-    """A ready-to-start Verifier for this configuration (call ``start`` or use ``async with``)."""
+def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None = None) -> Verifier:
+    """A ready-to-start Verifier for this configuration (call ``start`` or use ``async with``).
+
+    Telemetry is set up here from ``config.telemetry`` unless ``telemetry`` is given (tests,
+    hosts with their own exporters); either way the Verifier shuts it down when it closes.
+    """
     catalogue = load_catalogue(config.catalogue)
     items = load_service_items(catalogue, config.items_dir, config.parameters_dir)
     adapters = {
@@ -37,14 +52,55 @@ def build_verifier(config: VerifierConfig) -> Verifier:
         if config.audit.pseudonym_key is not None
         else load_or_create_key(config.data_dir / "audit" / "pseudonym.key")
     )
-    return Verifier(
-        catalogue=catalogue,
-        items=items,
-        adapters=adapters,
-        audit=JsonLinesAuditLog(config.audit_path(), fsync=config.audit.fsync),
-        pseudonymiser=Pseudonymiser(key),
-        default_timeout=config.timeout_seconds,
+    alerts = HighRiskMonitor(config.alerts) if config.alerts.enabled else None
+    # Last: from here on, exporter threads run until the Verifier is closed.
+    telemetry = telemetry or configure_telemetry(_telemetry_config(config))
+    try:
+        return Verifier(
+            catalogue=catalogue,
+            items=items,
+            adapters=adapters,
+            audit=_audit_log(config),
+            pseudonymiser=Pseudonymiser(key),
+            default_timeout=config.timeout_seconds,
+            telemetry=telemetry,
+            alerts=alerts,
+        )
+    except BaseException:
+        telemetry.shutdown()
+        raise
+
+
+def _telemetry_config(config: VerifierConfig) -> TelemetryConfig:
+    if config.telemetry.exporter != "jsonl" or config.telemetry.jsonl_path is not None:
+        return config.telemetry
+    default = config.data_dir / "telemetry" / "telemetry.jsonl"
+    return config.telemetry.model_copy(update={"jsonl_path": default})
+
+
+def _audit_log(config: VerifierConfig) -> ChainedAuditLog:
+    """The tamper-evident audit log in ``audit.directory``, its checkpoints signed with the
+    configured key (or, by default, a key pair generated beside the log on first use)."""
+    directory = config.audit_directory()
+    return ChainedAuditLog(
+        directory,
+        _signing_key(config, directory),
+        fsync=config.audit.fsync,
+        max_file_bytes=config.audit.max_file_bytes,
+        checkpoint_every=config.audit.checkpoint_every,
     )
+
+
+def _signing_key(config: VerifierConfig, directory: Path) -> Ed25519PrivateKey:
+    try:
+        if config.audit.signing_key is not None:
+            return load_signing_key(config.audit.signing_key.get_secret_value())
+        if config.audit.signing_key_file is not None:
+            return load_signing_key(config.audit.signing_key_file)
+    except ConfigurationError as exc:
+        option = "signing_key" if config.audit.signing_key is not None else "signing_key_file"
+        raise ConfigurationError(f"audit.{option}: {exc}") from None
+    return load_or_create_signing_key(directory)
 
 
 def create_adapter(

@@ -1,6 +1,13 @@
 """The engine: plans a verification, fans out to departments, evaluates, audits."""
 
 from verifier.engine._planner import DepartmentPlan, plan_departments
+from verifier.engine._telemetry import TelemetryProviders
 from verifier.engine._verifier import DEFAULT_TIMEOUT_SECONDS, Verifier
 
-__all__ = ["DEFAULT_TIMEOUT_SECONDS", "DepartmentPlan", "Verifier", "plan_departments"]
+__all__ = [
+    "DEFAULT_TIMEOUT_SECONDS",
+    "DepartmentPlan",
+    "TelemetryProviders",
+    "Verifier",
+    "plan_departments",
+]

@@ -2,19 +2,28 @@
 
 A department that raises, answers late or never answers costs its own facts (they become
 UNKNOWN with a reason), never the request: nothing here raises out to the caller.
+
+Each call runs with its own ``department <name>`` span current, so a backend that speaks
+HTTP can pass the trace on (``verifier.telemetry.inject_trace_headers``). The span is ended
+by the engine once the call's outcome is judged, with the time the call really ended.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from opentelemetry import trace
+from opentelemetry.trace import Span
+
 from verifier._errors import DepartmentError
 from verifier.adapter import DepartmentAdapter, DepartmentAnswer
 from verifier.engine._planner import DepartmentPlan
+from verifier.engine._telemetry import EngineTelemetry
 from verifier.model import CallOutcome
 
 logger = logging.getLogger("verifier.engine")
@@ -31,60 +40,94 @@ class DepartmentOutcome:
     duration_ms: float
     answer: DepartmentAnswer | None = None
     attempts: int = 1
+    span: Span = trace.INVALID_SPAN
+    error_type: str | None = None
+    """The type name of what the adapter raised, if it raised (never the message)."""
+    ended_ns: int | None = None
 
 
 async def call_departments(
     plans: Sequence[DepartmentPlan],
     adapters: Mapping[str, DepartmentAdapter],
     deadline: float,
+    telemetry: EngineTelemetry,
 ) -> list[DepartmentOutcome]:
     """Run one call per department; ``deadline`` is an absolute ``loop.time()``."""
     loop = asyncio.get_running_loop()
     outcomes: dict[int, DepartmentOutcome] = {}
     tasks: dict[asyncio.Task[DepartmentOutcome], int] = {}
+    spans = [telemetry.department_span(plan) for plan in plans]
     started = time.perf_counter()
     for index, plan in enumerate(plans):
         adapter = adapters.get(plan.department)
         if adapter is None:
-            outcomes[index] = DepartmentOutcome(plan, CallOutcome.NO_ADAPTER, 0.0, attempts=0)
+            outcomes[index] = DepartmentOutcome(
+                plan, CallOutcome.NO_ADAPTER, 0.0, attempts=0, span=spans[index]
+            )
         else:
-            tasks[asyncio.ensure_future(_call(adapter, plan))] = index
+            tasks[asyncio.ensure_future(_call(adapter, plan, spans[index]))] = index
     if tasks:
         try:
             done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
         except asyncio.CancelledError:
             # The caller gave up (e.g. its RPC was cancelled): leave nothing running.
             await _cancel(set(tasks))
+            for span in spans:
+                telemetry.department_abandoned(span)
             raise
         for task in done:
             outcomes[tasks[task]] = task.result()
         if pending:
             elapsed_ms = (time.perf_counter() - started) * 1000
+            ended_ns = time.time_ns()
             await _cancel(pending)
             for task in pending:
-                plan = plans[tasks[task]]
-                outcomes[tasks[task]] = DepartmentOutcome(plan, CallOutcome.TIMEOUT, elapsed_ms)
+                index = tasks[task]
+                outcomes[index] = _timed_out(plans[index], spans[index], elapsed_ms, ended_ns)
     return [outcomes[index] for index in range(len(plans))]
 
 
-async def _call(adapter: DepartmentAdapter, plan: DepartmentPlan) -> DepartmentOutcome:
+async def _call(adapter: DepartmentAdapter, plan: DepartmentPlan, span: Span) -> DepartmentOutcome:
     started = time.perf_counter()
+    error_type = None
     try:
-        answer = await adapter.fetch(plan.query)
+        with _current(span):
+            answer = await adapter.fetch(plan.query)
     except DepartmentError as exc:
-        outcome = CallOutcome.ERROR
+        outcome, answer, error_type = CallOutcome.ERROR, None, type(exc).__name__
         # The adapter's message is ours to log: adapters keep record values out of it.
         logger.warning("department %s failed: %s", plan.department, exc)
-        answer = None
     except Exception as exc:  # an adapter bug must cost its facts, not the request
-        outcome = CallOutcome.ERROR
+        outcome, answer, error_type = CallOutcome.ERROR, None, type(exc).__name__
         # Only the type: a foreign exception's text may carry record values.
         logger.error("department %s raised %s", plan.department, type(exc).__name__)
-        answer = None
     else:
         outcome = CallOutcome.OK
     duration_ms = (time.perf_counter() - started) * 1000
-    return DepartmentOutcome(plan, outcome, duration_ms, answer)
+    return DepartmentOutcome(
+        plan,
+        outcome,
+        duration_ms,
+        answer,
+        span=span,
+        error_type=error_type,
+        ended_ns=time.time_ns(),
+    )
+
+
+def _timed_out(
+    plan: DepartmentPlan, span: Span, elapsed_ms: float, ended_ns: int
+) -> DepartmentOutcome:
+    return DepartmentOutcome(plan, CallOutcome.TIMEOUT, elapsed_ms, span=span, ended_ns=ended_ns)
+
+
+def _current(span: Span) -> contextlib.AbstractContextManager[object]:
+    """Make ``span`` current for the call, unless there is no trace to continue (the cheap,
+    common case without telemetry)."""
+    if not span.get_span_context().is_valid:
+        return contextlib.nullcontext()
+    # No exception events or automatic status: the engine records the outcome itself.
+    return trace.use_span(span, record_exception=False, set_status_on_exception=False)
 
 
 async def _cancel(pending: set[asyncio.Task[DepartmentOutcome]]) -> None:

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from types import TracebackType
 from zoneinfo import ZoneInfo
 
 from verifier._errors import AuditUnavailable, CatalogueError, InvalidApplication
 from verifier.adapter import DepartmentAdapter
-from verifier.audit import AuditSink, Pseudonymiser, audit_record_for
+from verifier.audit import AuditRecord, AuditSink, HighRiskMonitor, Pseudonymiser, audit_record_for
 from verifier.catalogue import Catalogue
 from verifier.engine._facts import fact_results
-from verifier.engine._fanout import call_departments
+from verifier.engine._fanout import DepartmentOutcome, call_departments
 from verifier.engine._planner import plan_departments
+from verifier.engine._telemetry import (
+    DepartmentFinished,
+    EngineTelemetry,
+    TelemetryProviders,
+    VerificationSpan,
+    VerificationStarted,
+)
 from verifier.model import (
     EMBEDDED_CALLER,
     Application,
@@ -28,12 +36,14 @@ from verifier.model import (
 )
 from verifier.rules import ItemRegistry, ServiceItem
 
+logger = logging.getLogger("verifier.engine")
+
 DEFAULT_TIMEOUT_SECONDS = 2.0
 # Part of every deadline is kept back from the departments for evaluating the rule and
 # making the audit record durable, so the answer still goes out in time.
 MIN_RESERVE_SECONDS = 0.01
 MAX_RESERVE_SECONDS = 0.1
-RESERVE_FRACTION = 0.15
+RESERVE_FRACTION = 0.2
 
 # Reference dates default to the service hall's calendar day, not UTC's.
 SERVICE_TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -64,7 +74,12 @@ class Verifier:
         default_timeout: float = DEFAULT_TIMEOUT_SECONDS,
         clock: Callable[[], datetime] = _utc_now,
         today: Callable[[], date] = _local_today,
+        telemetry: TelemetryProviders | None = None,
+        alerts: HighRiskMonitor | None = None,
     ) -> None:
+        """``telemetry``: where spans and metrics go (default: the OpenTelemetry API's global
+        providers); the Verifier shuts it down when it closes. ``alerts``: the high-risk
+        behaviour monitor whose alerts are written to ``audit`` (default: none)."""
         for department, adapter in adapters.items():
             if department not in catalogue.departments:
                 raise CatalogueError(f"adapter for unknown department {department!r}")
@@ -80,6 +95,9 @@ class Verifier:
         self.default_timeout = default_timeout
         self._clock = clock
         self._today = today
+        self._providers = telemetry
+        self._telemetry = EngineTelemetry(telemetry, pseudonymiser.pseudonym)
+        self._alerts = alerts
 
     async def start(self) -> None:
         await asyncio.gather(*(adapter.start() for adapter in self.adapters.values()))
@@ -89,6 +107,9 @@ class Verifier:
             *(adapter.aclose() for adapter in self.adapters.values()), return_exceptions=True
         )
         await self.audit.aclose()
+        if self._providers is not None:
+            # Flushing can wait on a collector: not on the event loop.
+            await asyncio.to_thread(self._providers.shutdown)
 
     async def __aenter__(self) -> Verifier:
         await self.start()
@@ -115,13 +136,22 @@ class Verifier:
         ``AuditUnavailable`` if the audit record cannot be made durable. A department that
         fails or does not answer in time costs its facts (UNKNOWN), never the request.
         """
-        started = time.perf_counter()
+        started = VerificationStarted(uuid.uuid4().hex, caller or EMBEDDED_CALLER, application)
+        with self._telemetry.verification(started) as span:
+            return await self._verify(started, span, timeout)
+
+    async def _verify(
+        self, started: VerificationStarted, span: VerificationSpan, timeout: float | None
+    ) -> VerificationResult:
+        begun = time.perf_counter()
         loop = asyncio.get_running_loop()
         budget = self.default_timeout if timeout is None else timeout
         reserve = min(MAX_RESERVE_SECONDS, max(MIN_RESERVE_SECONDS, budget * RESERVE_FRACTION))
         department_deadline = loop.time() + budget - reserve
 
+        application = started.application
         item = self.items.get(application.service_item)
+        span.item_resolved(item.id, item.version)
         violations = item.validate_application(application)
         if violations:
             raise InvalidApplication(violations)
@@ -129,29 +159,46 @@ class Verifier:
         bound = item.bind(application, self.catalogue, reference_date)
         plans = plan_departments(bound, reference_date)
 
-        outcomes = await call_departments(plans, self.adapters, department_deadline)
+        outcomes = await call_departments(
+            plans, self.adapters, department_deadline, self._telemetry
+        )
+        facts, calls = self._judge(outcomes, item)
+        result = self._result(
+            started.request_id, item, application, reference_date, facts, calls, begun
+        )
+        record = await self._audit(result, application, started.caller, span.trace_id())
+        span.decided(result)  # only once audited: without that, nothing was decided
+        await self._raise_alerts(record)
+        return result
 
+    def _judge(
+        self, outcomes: Sequence[DepartmentOutcome], item: ServiceItem
+    ) -> tuple[list[FactResult], list[DepartmentCall]]:
+        """The facts and the calls as finally judged (a malformed answer fails its call)."""
         retrieved_at = self._clock()
         facts: list[FactResult] = []
         calls: list[DepartmentCall] = []
         for outcome in outcomes:
             results, call_outcome = fact_results(outcome, retrieved_at, item.rule_version)
-            facts.extend(results)
-            calls.append(
-                DepartmentCall(
-                    department=outcome.plan.department,
-                    outcome=call_outcome,
-                    duration_ms=round(outcome.duration_ms, 3),
-                    facts=tuple(fact.name for fact in outcome.plan.facts),
-                    attempts=outcome.attempts,
+            call = DepartmentCall(
+                department=outcome.plan.department,
+                outcome=call_outcome,
+                duration_ms=round(outcome.duration_ms, 3),
+                facts=tuple(fact.name for fact in outcome.plan.facts),
+                attempts=outcome.attempts,
+            )
+            self._telemetry.department_finished(
+                DepartmentFinished(
+                    outcome.span, call, results, outcome.error_type, outcome.ended_ns
                 )
             )
-        result = self._result(item, application, reference_date, facts, calls, started)
-        await self._audit(result, application, caller or EMBEDDED_CALLER)
-        return result
+            facts.extend(results)
+            calls.append(call)
+        return facts, calls
 
     def _result(
         self,
+        request_id: str,
         item: ServiceItem,
         application: Application,
         reference_date: date,
@@ -167,7 +214,7 @@ class Verifier:
             reference_date=reference_date,
         )
         return VerificationResult(
-            request_id=uuid.uuid4().hex,
+            request_id=request_id,
             service_item=item.id,
             item_version=item.version,
             reference_date=reference_date,
@@ -187,10 +234,20 @@ class Verifier:
         return tuple(documents)
 
     async def _audit(
-        self, result: VerificationResult, application: Application, caller: CallerIdentity
-    ) -> None:
+        self,
+        result: VerificationResult,
+        application: Application,
+        caller: CallerIdentity,
+        trace_id: str | None,
+    ) -> AuditRecord:
         record = audit_record_for(
-            result, application, caller, self.catalogue, self._pseudonymiser, self._clock()
+            result,
+            application,
+            caller,
+            self.catalogue,
+            self._pseudonymiser,
+            self._clock(),
+            trace_id=trace_id,
         )
         try:
             await self.audit.append(record)
@@ -198,6 +255,32 @@ class Verifier:
             raise
         except Exception as exc:  # any sink failure means no durable record: no answer
             raise AuditUnavailable(f"audit sink failed: {type(exc).__name__}") from None
+        return record
+
+    async def _raise_alerts(self, record: AuditRecord) -> None:
+        """Write the high-risk alerts this verification triggers. The verification is
+        already audited, so a failure here is logged and counted, never the caller's."""
+        if self._alerts is None:
+            return
+        try:
+            alerts = self._alerts.observe(
+                record.caller_system, [s.pseudonym for s in record.subjects], record.time
+            )
+        except Exception as exc:
+            logger.error("high-risk monitor failed: %s", type(exc).__name__)
+            return
+        for alert in alerts:
+            self._telemetry.alert_raised(alert)
+            try:
+                await self.audit.append(alert)
+            except Exception as exc:
+                logger.error(
+                    "alert %s about caller %s was not written: %s",
+                    alert.rule,
+                    alert.caller_system,
+                    type(exc).__name__,
+                )
+                self._telemetry.alert_unwritten(alert)
 
 
 def _item_order(item: ServiceItem) -> Callable[[FactResult], int]:

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import TypeAlias
 
 import grpc
+from opentelemetry import context as otel_context
 
 from verifier._errors import AuditUnavailable, FieldViolation, InvalidApplication
 from verifier.engine import Verifier
@@ -29,6 +30,7 @@ from verifier.service._batch import bounded_as_completed
 from verifier.service._description import describe_service_item
 from verifier.service._generated.v1 import verification_pb2 as pb
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
+from verifier.telemetry import extract_trace_context
 
 logger = logging.getLogger("verifier.service")
 
@@ -134,9 +136,15 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         application, caller = _convert.verify_request_from_proto(
             request, authenticated_system=_authenticated_system(context)
         )
-        result = await self._verifier.verify(
-            application, caller=caller, timeout=context.time_remaining()
-        )
+        # A service hall's trace continues into ours (W3C traceparent / tracestate). The
+        # context only parents our spans: it identifies no one and authorises nothing.
+        token = otel_context.attach(extract_trace_context(context.invocation_metadata()))
+        try:
+            result = await self._verifier.verify(
+                application, caller=caller, timeout=context.time_remaining()
+            )
+        finally:
+            otel_context.detach(token)
         return _convert.result_to_proto(result)
 
     async def Verify(  # noqa: N802 - the generated servicer's name

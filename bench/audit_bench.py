@@ -1,0 +1,220 @@
+"""What the tamper-evident audit log costs per record, against plain JSON Lines.
+
+    python bench/audit_bench.py [--records 4000] [--rounds 3] [--dir DIR]
+
+Records are the engine's own: the demo city's sample applications verified once, their
+audit records captured. Two measurements in one run:
+
+- encoding, µs per record (CPU only): the plain log's line (``model_dump_json``), the
+  chained log's body (canonical JSON: sorted keys), chaining it (entry JSON + SHA-256), and
+  a checkpoint signature (Ed25519, paid once per ``checkpoint_every`` records);
+- fsync'd ``append`` latency and throughput at concurrency 1 and 64: ChainedAuditLog
+  against the same group-commit writer with no chain (the design it replaced), both
+  syncing with the same call, in alternating rounds (latencies pooled, throughput the
+  median round).
+
+``--dir`` puts the logs on the disk to measure (default: a temporary directory). Timings
+drift on a shared machine: compare the rows of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+import verifier
+from verifier.audit import AlertRecord, AuditRecord, AuditSink, ChainedAuditLog
+from verifier.audit._format import GENESIS, canonical_json, chain_line, entry_json
+
+_datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+TIME = "2026-08-31T09:30:00.000000Z"
+
+
+class PlainJsonLines(AuditSink):
+    """The baseline: one JSON line per record, group commit in one writer thread, no chain."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._executor = ThreadPoolExecutor(max_workers=1)
+        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def append(self, record: AuditRecord | AlertRecord) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((record.model_dump_json().encode() + b"\n", future))
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await loop.run_in_executor(self._executor, self._write, b"".join(b for b, _ in batch))
+            for _, future in batch:
+                future.set_result(None)
+        self._writer = None
+
+    def _write(self, data: bytes) -> None:
+        os.write(self._fd, data)
+        _datasync(self._fd)
+
+    async def aclose(self) -> None:
+        self._executor.shutdown()
+        os.close(self._fd)
+
+
+class Capture(AuditSink):
+    def __init__(self) -> None:
+        self.records: list[AuditRecord | AlertRecord] = []
+
+    async def append(self, record: AuditRecord | AlertRecord) -> None:
+        self.records.append(record)
+
+
+async def engine_records(data_dir: Path, scratch: Path) -> list[AuditRecord | AlertRecord]:
+    config = verifier.load_config(data_dir=data_dir, audit={"directory": scratch / "unused"})
+    samples = json.loads((data_dir / "samples.json").read_text(encoding="utf-8"))["samples"]
+    capture = Capture()
+    async with verifier.build_verifier(config) as engine:
+        await engine.audit.aclose()
+        engine.audit = capture
+        for sample in samples:
+            await engine.verify(verifier.parse_application(sample["application"]))
+    return capture.records
+
+
+def microseconds(work: Callable[[], object], repeat: int) -> float:
+    started = time.perf_counter()
+    for _ in range(repeat):
+        work()
+    return (time.perf_counter() - started) / repeat * 1e6
+
+
+def encoding_costs(records: list[AuditRecord | AlertRecord]) -> dict[str, float]:
+    key = Ed25519PrivateKey.generate()
+    bodies = [canonical_json(r.model_dump(mode="json")) for r in records]
+    rounds = max(1, 2000 // len(records))
+
+    def chain() -> None:
+        prev = GENESIS
+        for seq, body in enumerate(bodies, 1):
+            _, prev = chain_line(prev, entry_json(seq, prev, "record", TIME, body))
+
+    def per_record(work: Callable[[], object]) -> float:
+        return microseconds(work, rounds) / len(records)
+
+    return {
+        "plain line (model_dump_json)": per_record(lambda: [r.model_dump_json() for r in records]),
+        "chained body (canonical JSON)": per_record(
+            lambda: [canonical_json(r.model_dump(mode="json")) for r in records]
+        ),
+        "chaining (entry JSON + SHA-256 + line)": per_record(chain),
+        "checkpoint signature (once per checkpoint)": microseconds(
+            lambda: key.sign(b"x" * 120), 500
+        ),
+    }
+
+
+def line_sizes(records: list[AuditRecord | AlertRecord]) -> tuple[float, float]:
+    plain = [len(r.model_dump_json()) + 1 for r in records]
+    chained = [
+        len(chain_line(GENESIS, entry_json(1, GENESIS, "record", TIME, body))[0])
+        for body in (canonical_json(r.model_dump(mode="json")) for r in records)
+    ]
+    return statistics.mean(plain), statistics.mean(chained)
+
+
+async def append_latency(
+    sink: AuditSink, records: list[AuditRecord | AlertRecord], total: int, concurrency: int
+) -> tuple[list[float], float]:
+    latencies: list[float] = []
+
+    async def worker(offset: int) -> None:
+        for index in range(offset, total, concurrency):
+            started = time.perf_counter()
+            await sink.append(records[index % len(records)])
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    await sink.aclose()
+    return latencies, total / elapsed
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def latency_rows(
+    records: list[AuditRecord | AlertRecord], total: int, base: Path, rounds: int
+) -> list[tuple[str, int, list[float], float]]:
+    """Both sinks, ``rounds`` times each in alternating order (the disk's state drifts)."""
+    key = Ed25519PrivateKey.generate()
+    labels = ("plain JSON Lines (no chain)", "ChainedAuditLog")
+    rows = []
+    for concurrency in (1, 64):
+        count = total if concurrency > 1 else total // 4  # one at a time is slow: fewer
+        latencies: dict[str, list[float]] = {label: [] for label in labels}
+        throughputs: dict[str, list[float]] = {label: [] for label in labels}
+        for round_number in range(rounds):
+            for label in labels if round_number % 2 == 0 else labels[::-1]:
+                directory = base / f"{label[:5]}-{concurrency}-{round_number}"
+                directory.mkdir()
+                sink: AuditSink = (
+                    ChainedAuditLog(directory, key)
+                    if label == "ChainedAuditLog"
+                    else PlainJsonLines(directory / "audit.jsonl")
+                )
+                measured, throughput = await append_latency(sink, records, count, concurrency)
+                latencies[label] += measured
+                throughputs[label].append(throughput)
+        rows += [
+            (label, concurrency, latencies[label], statistics.median(throughputs[label]))
+            for label in labels
+        ]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=4000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=None, help="where to write the logs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.dir) as scratch:
+        base = Path(scratch)
+        verifier.ensure_demo_city(base / "city", people=1000)
+        records = asyncio.run(engine_records(base / "city", base))
+        costs = encoding_costs(records)
+        rows = asyncio.run(latency_rows(records, args.records, base, args.rounds))
+    plain, chained = line_sizes(records)
+    print(
+        f"{len(records)} engine audit records: "
+        f"lines of ~{plain:.0f} bytes plain, ~{chained:.0f} chained\n"
+    )
+    print(f"{'encoding, CPU':42} {'µs':>8}")
+    for label, value in costs.items():
+        print(f"{label:42} {value:8.1f}")
+    print(f"\n{'fsync-ed append':30} {'conc.':>5} {'p50 ms':>8} {'p99 ms':>8} {'records/s':>10}")
+    for label, concurrency, latencies, throughput in rows:
+        print(
+            f"{label:30} {concurrency:5} {statistics.median(latencies):8.2f} "
+            f"{percentile(latencies, 0.99):8.2f} {throughput:10.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Helpers for the audit log tests (importable as ``audit_support``).
+
+``spec_*`` re-implement the file format from its description, independently of the
+library's code, so the tests pin the format rather than echo the implementation.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from verifier import CallOutcome, DecisionOutcome, FactStatus, UnknownReason
+from verifier.audit import (
+    AlertRecord,
+    AuditedCall,
+    AuditedFact,
+    AuditedSubject,
+    AuditRecord,
+    Pseudonymiser,
+)
+from verifier.catalogue import SharingClass
+
+PSEUDONYMS = Pseudonymiser(bytes(range(32)))
+DEPARTMENTS = ("household", "social_insurance", "housing", "tax")
+PREFIX_BYTES = 83
+"""``{"hash":"`` + 64 hex digits + ``","entry":``."""
+
+
+def audit_record(request_id: str, **changes: Any) -> AuditRecord:
+    """A verification record shaped like the engine's: two subjects, facts, four calls."""
+    facts = tuple(
+        AuditedFact(
+            name=f"fact_{index}",
+            fact=f"catalogue_fact_{index}",
+            department=DEPARTMENTS[index % 4],
+            sharing=SharingClass.CONDITIONAL if index % 2 else SharingClass.UNCONDITIONAL,
+            status=FactStatus.UNKNOWN if index == 4 else FactStatus.KNOWN,
+            value=None if index == 4 else (index * 7 if index % 2 else True),
+            reason=UnknownReason.DEADLINE_EXCEEDED if index == 4 else None,
+            cached=index == 1,
+            stale=False,
+            attempts=1 + (index == 4),
+            latency_ms=12.5 + index,
+        )
+        for index in range(6)
+    )
+    fields: dict[str, Any] = {
+        "request_id": request_id,
+        "trace_id": hashlib.md5(request_id.encode()).hexdigest() * 2,
+        "time": datetime(2026, 8, 31, 9, 30, tzinfo=UTC),
+        "caller_system": "service-hall-0755",
+        "caller_department": "education",
+        "operator": "clerk-0042",
+        "service_item": "school_place",
+        "item_version": "2026.1",
+        "purpose": "compulsory_education_admission",
+        "legal_basis": "Shenzhen compulsory education admission rules 2026, art. 12",
+        "consent_reference": "consent-2026-000123",
+        "case_number": f"SZ-EDU-2026-{request_id}",
+        "reference_date": date(2026, 8, 31),
+        "subjects": tuple(
+            AuditedSubject(
+                role=role,
+                pseudonym=PSEUDONYMS.pseudonym(f"{role}{request_id}"),
+                masked="4403**********201X",
+            )
+            for role in ("guardian", "child")
+        ),
+        "facts": facts,
+        "decision": DecisionOutcome.NEEDS_REVIEW,
+        "score": None,
+        "department_calls": tuple(
+            AuditedCall(department=d, outcome=CallOutcome.OK, duration_ms=11.25, attempts=1)
+            for d in DEPARTMENTS
+        ),
+        "duration_ms": 48.375,
+    }
+    fields.update(changes)
+    return AuditRecord(**fields)
+
+
+def alert_record(number: int) -> AlertRecord:
+    return AlertRecord(
+        time=datetime(2026, 8, 31, 23, 5, tzinfo=UTC) + timedelta(minutes=number),
+        caller_system="service-hall-0755",
+        rule="distinct_subjects_per_hour",
+        description="one caller asked about more distinct subjects than allowed in an hour",
+        observed=201 + number,
+        threshold=200,
+        window_seconds=3600,
+    )
+
+
+def spec_canonical(entry: Any) -> bytes:
+    text = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for char in ("\u2028", "\u2029", "\u0085"):
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text.encode("utf-8")
+
+
+def spec_line(prev: str, entry: dict[str, Any]) -> tuple[bytes, str]:
+    data = spec_canonical(entry)
+    digest = hashlib.sha256(prev.encode("ascii") + b"\n" + data).hexdigest()
+    return b'{"hash":"' + digest.encode() + b'","entry":' + data + b"}\n", digest
+
+
+def spec_key_id(key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def spec_signature(key: Ed25519PrivateKey, through_seq: int, chain_hash: str) -> str:
+    message = b"onestop-verifier/audit-checkpoint/v1\n" + str(through_seq).encode() + b"\n"
+    return base64.b64encode(key.sign(message + chain_hash.encode())).decode()
+
+
+def log_lines(directory: Path) -> list[tuple[Path, list[bytes]]]:
+    """Every file of the log and its lines (with their newlines), in file order."""
+    return [
+        (path, path.read_bytes().splitlines(keepends=True))
+        for path in sorted(directory.glob("audit-*.jsonl"))
+    ]
+
+
+def entries_of(directory: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line[PREFIX_BYTES:-2]) for _, lines in log_lines(directory) for line in lines
+    ]
+
+
+@contextlib.contextmanager
+def disk_full(audit_file: Path) -> Iterator[None]:
+    """Writes to the open ``audit_file`` fail with ENOSPC, as on a full disk, until the
+    block ends: the writer's own descriptor is pointed at /dev/full meanwhile (and
+    truncating it fails too, so the writer must cut its failed batch later)."""
+    target = os.path.realpath(audit_file)
+    fd = next(
+        int(n) for n in os.listdir("/proc/self/fd")
+        if os.path.realpath(f"/proc/self/fd/{n}") == target
+    )  # fmt: skip
+    saved, full = os.dup(fd), os.open("/dev/full", os.O_WRONLY)
+    os.dup2(full, fd)
+    try:
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(full)
+
+
+def crash_snapshot(directory: Path, target: Path) -> Path:
+    """What the disk holds if the writer of the (open) log in ``directory`` died now: its
+    files as they are, with no shutdown checkpoint. The copy is not locked by the writer."""
+    shutil.copytree(directory, target)
+    return target

@@ -1,0 +1,162 @@
+"""The tamper-evident audit log: the embedded default behind the ``AuditSink`` seam.
+
+Records go into ``audit-000001.jsonl``, ``audit-000002.jsonl``, … in ``directory``, each line
+hash-linked to the one before (see ``_format``), with a checkpoint signed by the service's
+Ed25519 key every ``checkpoint_every`` records, as the last entry of every full file and
+on a clean close. ``append`` returns once its record is on disk (fsync'd), so an answer is
+never sent for a record a crash could lose.
+
+Concurrent verifications share fsyncs (group commit): records that arrive while one batch
+is being made durable go into the next batch, so the disk's fsync is paid once per batch,
+and the event loop never waits on the disk. With ``fsync=False`` (durable against a process
+crash, not a power loss) records are written inline instead: without a sync, a thread hop
+would cost more than the write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from verifier._errors import AuditUnavailable
+from verifier.audit._format import AuditLogError, canonical_json
+from verifier.audit._keys import public_key_id
+from verifier.audit._record import AlertRecord, AuditRecord
+from verifier.audit._sink import AuditSink
+from verifier.audit._writer import ChainWriter
+
+logger = logging.getLogger("verifier.audit")
+
+DEFAULT_MAX_FILE_BYTES = 64 << 20
+DEFAULT_CHECKPOINT_EVERY = 1000
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChainedAuditLog(AuditSink):
+    """Hash-chained, checkpoint-signed, fsync'd JSON Lines files in ``directory``.
+
+    Opening it takes the directory's lock (one writer per directory) and repairs a torn
+    last line left by a crash, recording a ``recovery`` entry. A failed write (disk full,
+    I/O error) refuses that batch's records with ``AuditUnavailable`` and leaves the chain
+    as it was; the next batch is tried afresh, so the log recovers when the fault clears.
+    ``clock`` stamps the entries (informational: ``seq`` orders them).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        signing_key: Ed25519PrivateKey,
+        *,
+        fsync: bool = True,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.directory = directory
+        self._fsync = fsync
+        try:
+            self._writer = ChainWriter(
+                directory,
+                signing_key,
+                fsync=fsync,
+                max_file_bytes=max_file_bytes,
+                checkpoint_every=checkpoint_every,
+                clock=clock,
+            )
+        except OSError as exc:
+            raise AuditLogError(f"audit log {directory}: {exc.strerror or exc}") from None
+        file_name, seq = self._writer.position
+        logger.info(
+            "audit log %s: appending to %s after seq %d, checkpoints signed by key %s",
+            directory,
+            file_name,
+            seq,
+            public_key_id(signing_key.public_key()),
+        )
+        # One thread owns the files: entries stay in order and the loop never waits on disk.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-writer")
+        self._pending: list[tuple[str, asyncio.Future[None]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+        self._failing = False
+        self._closed = False
+
+    async def append(self, record: AuditRecord | AlertRecord) -> None:
+        if self._closed:
+            raise AuditUnavailable("the audit log is closed")
+        body = canonical_json(record.model_dump(mode="json"))
+        if not self._fsync:
+            try:
+                self._writer.append_records([body])
+            except Exception as exc:
+                raise self._refused(exc) from None
+            self._recovered()
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((body, future))
+        if self._drainer is None:
+            self._drainer = asyncio.ensure_future(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                bodies = [body for body, _ in batch]
+                try:
+                    await loop.run_in_executor(self._executor, self._writer.append_records, bodies)
+                except Exception as exc:
+                    error = self._refused(exc, len(batch))
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                self._recovered()
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+        finally:
+            self._drainer = None
+
+    def _refused(self, exc: Exception, records: int = 1) -> AuditUnavailable:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if not self._failing:
+            # Once per outage, not once per batch: a full disk must not also flood the logs.
+            logger.error(
+                "audit log %s: write failed (%s); refusing answers", self.directory, reason
+            )
+            self._failing = True
+        logger.debug("audit write failed: %d record(s) refused", records)
+        return AuditUnavailable(f"audit write failed: {reason}")
+
+    def _recovered(self) -> None:
+        if self._failing:
+            self._failing = False
+            logger.warning("audit log %s: writing again; answers resume", self.directory)
+
+    async def aclose(self) -> None:
+        """Write what is pending, seal the log with a shutdown checkpoint, release it."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._drainer is not None:
+            await self._drainer
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._writer.close)
+        except Exception as exc:
+            # The log stays valid, only unsealed: an auditor sees its open tail.
+            logger.error(
+                "audit log %s: closed without a shutdown checkpoint: %s", self.directory, exc
+            )
+        finally:
+            self._executor.shutdown(wait=True)

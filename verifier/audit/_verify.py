@@ -1,0 +1,227 @@
+"""Checking that the audit log is intact, with the public key only.
+
+Every line must be a well-formed entry whose hash matches its bytes and links to the
+entry before it, with ``seq`` running 1, 2, … across the files in file order. Every
+checkpoint must sign, under the given public key, the hash of the entry before it. Every
+file but the last must end with a rotation checkpoint, and (unless the log is allowed an
+open tail, as a live one has) the log must end with a shutdown checkpoint. Hashes cover
+the entries' bytes as written: nothing is serialised again to check them.
+
+What a chain cannot tell by itself: a log cut back to an earlier shutdown checkpoint looks
+like the log as it was then. ``sealed_through`` is there to be compared with the last one
+an auditor saw.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from verifier.audit._format import (
+    CHECKPOINT_KEYS,
+    CHECKPOINT_REASONS,
+    GENESIS,
+    RECOVERY_KEYS,
+    AuditLogError,
+    MalformedLine,
+    checkpoint_message,
+    decode_entry,
+    entry_hash,
+    log_file_name,
+    log_files,
+    split_line,
+)
+from verifier.audit._keys import public_key_id
+from verifier.audit._reader import read_lines
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """Where the log stops being trustworthy: ``line`` 0 means the file as a whole."""
+
+    file: Path
+    line: int
+    seq: int | None
+    """The entry's seq, if it could be read."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    """The outcome of ``verify_audit_log``; the counts cover the entries before any break."""
+
+    ok: bool
+    entries: int
+    records: int
+    checkpoints: int
+    sealed_through: int | None
+    """The last seq covered by a valid checkpoint signature (None: no checkpoint yet)."""
+    open_tail: int
+    """Entries after the last checkpoint: chained, but not yet signed."""
+    first_break: ChainBreak | None
+
+
+def verify_audit_log(
+    directory: Path, public_key: Ed25519PublicKey, *, allow_open_tail: bool = False
+) -> ChainVerification:
+    """Check the whole log in ``directory`` and report the first break, if any.
+
+    ``allow_open_tail`` accepts a log that does not end with a shutdown checkpoint (a live
+    or crashed one), including an incomplete last line (a write in progress, never
+    acknowledged). Raises ``AuditLogError`` only if the directory or a file cannot be read.
+    """
+    if not directory.is_dir():
+        raise AuditLogError(f"{directory} is not a directory")
+    chain = _Chain(public_key)
+    try:
+        chain.check_files(directory, allow_open_tail)
+        if not allow_open_tail:
+            chain.check_sealed_at_shutdown(directory)
+    except _Broken as broken:
+        return chain.result(broken.at)
+    return chain.result(None)
+
+
+class _Broken(Exception):
+    def __init__(self, at: ChainBreak) -> None:
+        super().__init__(at.reason)
+        self.at = at
+
+
+@dataclass
+class _Last:
+    file: Path
+    line: int
+    seq: int | None = None
+    type: str | None = None
+    reason: str | None = None
+
+
+class _Chain:
+    def __init__(self, public_key: Ed25519PublicKey) -> None:
+        self.key = public_key
+        self.key_id = public_key_id(public_key)
+        self.seq = 0
+        self.prev = GENESIS
+        self.records = 0
+        self.checkpoints = 0
+        self.sealed_through: int | None = None
+        self.open_tail = 0
+        self.last: _Last | None = None
+
+    def result(self, first_break: ChainBreak | None) -> ChainVerification:
+        return ChainVerification(
+            ok=first_break is None,
+            entries=self.seq,
+            records=self.records,
+            checkpoints=self.checkpoints,
+            sealed_through=self.sealed_through,
+            open_tail=self.open_tail,
+            first_break=first_break,
+        )
+
+    def check_files(self, directory: Path, allow_open_tail: bool) -> None:
+        files = log_files(directory)
+        if not files:
+            raise _Broken(ChainBreak(directory / log_file_name(1), 0, None, "no audit files"))
+        for number, (found, path) in enumerate(files, start=1):
+            if found != number:
+                missing = directory / log_file_name(number)
+                raise _Broken(ChainBreak(missing, 0, None, f"{missing.name} is missing"))
+            if self.last is not None and self.last.reason != "rotation":
+                problem = (
+                    f"the file does not end with a rotation checkpoint, yet {path.name} follows"
+                )
+                raise _Broken(self._at(self.last, problem))
+            self.last = _Last(path, 0)
+            tolerate_torn = allow_open_tail and number == len(files)
+            self._check_file(path, tolerate_torn)
+
+    def _check_file(self, path: Path, tolerate_torn: bool) -> None:
+        for number, line in enumerate(read_lines(path), start=1):
+            if tolerate_torn and not line.endswith(b"\n"):
+                return  # a write in progress (or torn by a crash): never acknowledged
+            self._check_line(line, path, number)
+
+    def _check_line(self, line: bytes, path: Path, number: int) -> None:
+        try:
+            digest, data = split_line(line)
+            entry = decode_entry(data)
+        except MalformedLine as exc:
+            raise _Broken(ChainBreak(path, number, None, exc.reason)) from None
+        seq = entry["seq"]
+        here = _Last(path, number, seq, entry["type"], entry["body"].get("reason"))
+        if seq != self.seq + 1:
+            raise _Broken(self._at(here, f"seq {seq} where {self.seq + 1} was expected"))
+        if entry["prev"] != self.prev:
+            raise _Broken(self._at(here, "prev is not the hash of the previous entry"))
+        if digest != entry_hash(self.prev, data):
+            raise _Broken(self._at(here, "the hash does not match the entry"))
+        if self.last is not None and self.last.file == path and self.last.reason == "rotation":
+            raise _Broken(self._at(here, "an entry after the rotation checkpoint ending the file"))
+        problem = self._body_problem(entry["type"], entry["body"], seq)
+        if problem is not None:
+            raise _Broken(self._at(here, problem))
+        self._advance(here, digest)
+
+    def _body_problem(self, entry_type: str, body: dict[str, Any], seq: int) -> str | None:
+        if entry_type == "checkpoint":
+            return self._checkpoint_problem(body, seq)
+        if entry_type == "recovery":
+            truncated = body.get("truncated_bytes")
+            if body.keys() != RECOVERY_KEYS or type(truncated) is not int or truncated < 1:
+                return "a recovery entry needs truncated_bytes (> 0) and reason"
+            return None
+        if not isinstance(body.get("kind"), str):
+            return "a record's body has no kind"
+        return None
+
+    def _checkpoint_problem(self, body: dict[str, Any], seq: int) -> str | None:
+        if body.keys() != CHECKPOINT_KEYS or body["reason"] not in CHECKPOINT_REASONS:
+            return "a checkpoint needs chain_hash, through_seq, key_id, signature and reason"
+        if body["through_seq"] != seq - 1 or type(body["through_seq"]) is not int:
+            return "the checkpoint's through_seq is not the entry before it"
+        if body["chain_hash"] != self.prev:
+            return "the checkpoint's chain_hash is not the hash of the entry before it"
+        if body["key_id"] != self.key_id:
+            return f"signed by key {str(body['key_id'])[:16]!r}, not the given key {self.key_id}"
+        try:
+            signature = base64.b64decode(str(body["signature"]), validate=True)
+            self.key.verify(signature, checkpoint_message(seq - 1, self.prev))
+        except (binascii.Error, ValueError, InvalidSignature):
+            return "the checkpoint's signature does not verify"
+        return None
+
+    def _advance(self, here: _Last, digest: str) -> None:
+        self.seq = here.seq or 0
+        self.prev = digest
+        if here.type == "checkpoint":
+            self.checkpoints += 1
+            self.sealed_through = self.seq - 1
+            self.open_tail = 0
+        else:
+            self.records += here.type == "record"
+            self.open_tail += 1
+            here.reason = None
+        self.last = here
+
+    def check_sealed_at_shutdown(self, directory: Path) -> None:
+        last = self.last or _Last(directory / log_file_name(1), 0)
+        if last.type == "checkpoint" and last.reason == "shutdown":
+            return
+        if last.type == "checkpoint":
+            problem = f"the log ends with a {last.reason} checkpoint, not a shutdown one"
+        elif last.seq is None:
+            problem = "the log has no entries, so no shutdown checkpoint"
+        else:
+            problem = f"the log ends with {self.open_tail} entries after its last checkpoint"
+        raise _Broken(self._at(last, f"{problem}: cut short, or still open"))
+
+    def _at(self, where: _Last, reason: str) -> ChainBreak:
+        return ChainBreak(where.file, where.line, where.seq, reason)

@@ -1,0 +1,237 @@
+"""The engine's spans and metrics, through the OpenTelemetry API only.
+
+The SDK (providers, samplers, exporters) is chosen at the edge — ``verifier.telemetry.
+configure_telemetry`` — and handed in as ``TelemetryProviders``; without it the API's global
+providers are used, which are no-ops unless the host application installed the SDK.
+
+Spans::
+
+    verify <item>                     verifier.service_item, verifier.item_version,
+    │                                 verifier.decision, verifier.caller,
+    │                                 verifier.subjects (pseudonyms), verifier.request_id
+    └── department <name>  (one per department of the plan)
+                                      verifier.department, verifier.facts (fact names),
+                                      verifier.outcome, verifier.attempts, verifier.cache_hit
+
+Metrics: ``verifier.verifications`` (item, decision), ``verifier.verification.duration``
+(ms, item), ``verifier.department.duration`` (ms, department, outcome),
+``verifier.facts.unknown`` (department, reason), ``verifier.alerts`` and
+``verifier.alerts.write_failures`` (rule). Circuit-breaker state is left to the resilience
+work that introduces breakers.
+
+Nothing here may carry a value from an application or a department: subjects appear only
+as the Verifier's keyed pseudonyms, and a failure is described by its exception's type
+name and a fixed text — an exception's message could quote a record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from opentelemetry import metrics, trace
+from opentelemetry.trace import Span, Status, StatusCode
+
+from verifier.audit import AlertRecord
+from verifier.engine._planner import DepartmentPlan
+from verifier.model import (
+    Application,
+    CallerIdentity,
+    CallOutcome,
+    DepartmentCall,
+    FactResult,
+    VerificationResult,
+)
+
+INSTRUMENTATION_NAME = "verifier"
+ERROR_TYPE = "error.type"  # the OpenTelemetry semantic convention's attribute
+DECISION = "verifier.decision"
+# Department calls take milliseconds to seconds; a deadline is at most a minute.
+DURATION_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+
+
+class TelemetryProviders(Protocol):
+    """Where a Verifier's spans and metrics go (``verifier.telemetry.TelemetryHandle``).
+
+    ``None`` for a provider means the OpenTelemetry API's global one. The Verifier calls
+    ``shutdown`` (flushing what is buffered) when it closes.
+    """
+
+    @property
+    def tracer_provider(self) -> trace.TracerProvider | None: ...
+    @property
+    def meter_provider(self) -> metrics.MeterProvider | None: ...
+    def shutdown(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationStarted:
+    request_id: str
+    caller: CallerIdentity
+    application: Application
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentFinished:
+    span: Span
+    call: DepartmentCall
+    facts: Sequence[FactResult]
+    error_type: str | None
+    ended_ns: int | None
+    """When the call ended (``time.time_ns``): the span ends then, not when it is judged."""
+
+
+class VerificationSpan:
+    """One verification in flight: its span, and what its metrics will be labelled with."""
+
+    __slots__ = ("labels", "span")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self.labels: dict[str, str] = {}
+        """The metric attributes so far: item once resolved, then decision or error type."""
+
+    def item_resolved(self, item_id: str, item_version: str) -> None:
+        # Named only once known to exist: a caller's made-up item id must not become a
+        # span name or a metric label (unbounded cardinality).
+        self.labels["verifier.service_item"] = item_id
+        if self.span.is_recording():
+            self.span.update_name(f"verify {item_id}")
+            self.span.set_attribute("verifier.service_item", item_id)
+            self.span.set_attribute("verifier.item_version", item_version)
+
+    def decided(self, result: VerificationResult) -> None:
+        self.labels[DECISION] = result.decision.outcome.value
+        self.span.set_attribute(DECISION, result.decision.outcome.value)
+
+    def failed(self, error: BaseException) -> None:
+        self.labels.pop(DECISION, None)  # not answered after all
+        self.labels[ERROR_TYPE] = type(error).__name__
+        if self.span.is_recording():
+            self.span.set_attribute(ERROR_TYPE, type(error).__name__)
+            self.span.set_status(Status(StatusCode.ERROR, "verification failed"))
+
+    def trace_id(self) -> str | None:
+        """The trace to find this verification's spans in, if we are recording one.
+
+        Not merely "sampled": with no SDK the API passes a caller's sampled context through
+        unchanged, and that trace holds no span of ours.
+        """
+        if not self.span.is_recording():
+            return None
+        return format(self.span.get_span_context().trace_id, "032x")
+
+
+class EngineTelemetry:
+    def __init__(
+        self, providers: TelemetryProviders | None, pseudonymise: Callable[[str], str]
+    ) -> None:
+        tracer_provider = providers.tracer_provider if providers is not None else None
+        meter_provider = providers.meter_provider if providers is not None else None
+        self._tracer = trace.get_tracer(INSTRUMENTATION_NAME, tracer_provider=tracer_provider)
+        meter = metrics.get_meter(INSTRUMENTATION_NAME, meter_provider=meter_provider)
+        self._pseudonymise = pseudonymise
+        self._verifications = meter.create_counter(
+            "verifier.verifications", "{verification}", "Verifications by item and decision"
+        )
+        self._verification_duration = meter.create_histogram(
+            "verifier.verification.duration",
+            "ms",
+            "Time to answer a verification, audit included",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS_MS,
+        )
+        self._department_duration = meter.create_histogram(
+            "verifier.department.duration",
+            "ms",
+            "Time a department took to answer (or to fail)",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS_MS,
+        )
+        self._unknown_facts = meter.create_counter(
+            "verifier.facts.unknown", "{fact}", "Facts left UNKNOWN, by department and reason"
+        )
+        self._alerts = meter.create_counter(
+            "verifier.alerts", "{alert}", "High-risk behaviour alerts raised, by rule"
+        )
+        self._alert_write_failures = meter.create_counter(
+            "verifier.alerts.write_failures", "{alert}", "Alerts the audit sink refused"
+        )
+
+    @contextlib.contextmanager
+    def verification(self, started: VerificationStarted) -> Iterator[VerificationSpan]:
+        """The ``verify`` span around one verification, current while it runs."""
+        begun = time.perf_counter()
+        with self._tracer.start_as_current_span(
+            "verify",
+            attributes={
+                "verifier.request_id": started.request_id,
+                "verifier.caller": started.caller.system,
+            },
+            # Exception events and automatic statuses would quote the exception's message.
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            observed = VerificationSpan(span)
+            if span.is_recording():
+                subjects = started.application.subjects
+                pseudonyms = [self._pseudonymise(subject.id) for subject in subjects]
+                span.set_attribute("verifier.subjects", pseudonyms)
+            try:
+                yield observed
+            except BaseException as error:  # cancellation included: it ends the span too
+                observed.failed(error)
+                raise
+            finally:
+                elapsed_ms = (time.perf_counter() - begun) * 1000
+                labels = observed.labels
+                self._verifications.add(1, labels)
+                by_item = {key: value for key, value in labels.items() if key != DECISION}
+                self._verification_duration.record(elapsed_ms, by_item)
+
+    def department_span(self, plan: DepartmentPlan) -> Span:
+        """A started (not current) span for one department call, child of the current one."""
+        return self._tracer.start_span(
+            f"department {plan.department}",
+            attributes={
+                "verifier.department": plan.department,
+                "verifier.facts": [fact.name for fact in plan.facts],
+                "verifier.cache_hit": False,  # no cache yet: every fact is fetched
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+
+    def department_finished(self, finished: DepartmentFinished) -> None:
+        call, span = finished.call, finished.span
+        if span.is_recording():
+            span.set_attribute("verifier.outcome", call.outcome.value)
+            span.set_attribute("verifier.attempts", call.attempts)
+            if finished.error_type is not None:
+                span.set_attribute(ERROR_TYPE, finished.error_type)
+            if call.outcome is not CallOutcome.OK:
+                span.set_status(Status(StatusCode.ERROR, f"department call {call.outcome.value}"))
+        span.end(end_time=finished.ended_ns)
+        self._department_duration.record(
+            call.duration_ms,
+            {"verifier.department": call.department, "verifier.outcome": call.outcome.value},
+        )
+        for fact in finished.facts:
+            if fact.reason is not None:
+                self._unknown_facts.add(
+                    1,
+                    {"verifier.department": call.department, "verifier.reason": fact.reason.value},
+                )
+
+    def department_abandoned(self, span: Span) -> None:
+        """End the span of a call the verification gave up on (its caller went away)."""
+        if span.is_recording():
+            span.set_status(Status(StatusCode.ERROR, "verification cancelled"))
+        span.end()
+
+    def alert_raised(self, alert: AlertRecord) -> None:
+        self._alerts.add(1, {"verifier.rule": alert.rule})
+
+    def alert_unwritten(self, alert: AlertRecord) -> None:
+        self._alert_write_failures.add(1, {"verifier.rule": alert.rule})
