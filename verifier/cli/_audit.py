@@ -1,0 +1,318 @@
+"""``verifier audit …``: the auditor's commands over the tamper-evident audit log.
+
+    verify      is the log intact? (hash chain + signed checkpoints; exit 1 if not proven)
+    query       which verifications match (subject, caller, item, period, decision)
+    show        one verification in full, with its place in the log
+    report      sharing-performance figures for a period
+    statement   for a citizen: who read which facts about them, when, and why
+
+Errors (no log, a bad key, an unreadable line) print one message naming the file and line
+and exit 2, so a script can tell "broken" (1) from "could not check" (2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from verifier._errors import ConfigurationError
+from verifier.audit import (
+    AuditedFact,
+    AuditLogError,
+    AuditRecord,
+    ChainVerification,
+    load_public_key,
+    verify_audit_log,
+)
+from verifier.catalogue import load_catalogue
+from verifier.cli._audit_report import SharingReport
+from verifier.cli._audit_source import (
+    PUBLIC_KEY_FILE,
+    Period,
+    RecordFilter,
+    add_period_arguments,
+    add_source_arguments,
+    audit_directory,
+    pseudonymiser_from,
+    read_events,
+    subject_id,
+    verifications,
+)
+from verifier.cli._audit_text import (
+    QUERY_HEADER,
+    StreamingTable,
+    json_line,
+    mapping_json,
+    query_cells,
+    render_access,
+    render_verification,
+)
+from verifier.cli._local import add_config_arguments, config_from
+from verifier.model import DecisionOutcome, mask_identifier
+from verifier.rules import ItemRegistry, load_service_items
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def add_audit_commands(commands: Any) -> None:
+    """Register ``verifier audit`` and its sub-commands on the top-level sub-parsers."""
+    audit = commands.add_parser("audit", help="verify and inspect the audit log (auditors)")
+    actions = audit.add_subparsers(dest="audit_command", required=True)
+
+    verify = _command(actions, "verify", "check the hash chain and checkpoint signatures")
+    verify.add_argument(
+        "--public-key", metavar="PATH", help=f"default: <audit dir>/{PUBLIC_KEY_FILE}"
+    )
+    verify.add_argument(
+        "--allow-open-tail", action="store_true",
+        help="a live log: accept entries after the last checkpoint (and count them)",
+    )  # fmt: skip
+    verify.set_defaults(run=run_verify)
+
+    query = _command(actions, "query", "list the verifications that match")
+    query.add_argument(
+        "--subject", type=subject_id, metavar="ID",
+        help="resident ID or credit code, hashed with the pseudonym key (- reads it from stdin)",
+    )  # fmt: skip
+    query.add_argument("--caller", help="caller system or department")
+    query.add_argument("--item", help="service item id")
+    query.add_argument("--decision", type=str.upper, choices=[d.value for d in DecisionOutcome])
+    add_period_arguments(query)
+    query.add_argument("--json", action="store_true", help="one JSON object per line")
+    query.set_defaults(run=run_query)
+
+    show = _command(actions, "show", "one verification in full")
+    show.add_argument("request_id", metavar="REQUEST_ID")
+    show.add_argument("--json", action="store_true", help="the record as JSON")
+    show.set_defaults(run=run_show)
+
+    report = _command(actions, "report", "sharing-performance figures for a period")
+    add_period_arguments(report)
+    report.add_argument("--json", action="store_true", help="the figures as one JSON document")
+    report.set_defaults(run=run_report)
+
+    statement = _command(actions, "statement", "for a citizen: who read what about them")
+    statement.add_argument("--subject", type=subject_id, metavar="ID", required=True,
+                           help="resident ID or credit code (- reads it from stdin)")  # fmt: skip
+    add_period_arguments(statement)
+    statement.add_argument("--json", action="store_true", help="one JSON object per access")
+    statement.set_defaults(run=run_statement)
+
+
+def _command(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
+    add_config_arguments(parser)
+    add_source_arguments(parser)
+    return parser
+
+
+def _reports_log_errors(command: Command) -> Command:
+    """An unreadable log is "could not check" (exit 2), never confused with "broken" (1)."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except AuditLogError as exc:
+            print(f"audit log error: {exc}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:
+            # `verifier audit query | head`: the reader has seen enough; no traceback.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+
+    return run
+
+
+@_reports_log_errors
+def run_verify(args: argparse.Namespace) -> int:
+    directory = audit_directory(args, config_from(args))
+    key_path = Path(args.public_key) if args.public_key else directory / PUBLIC_KEY_FILE
+    if not key_path.is_file():
+        raise ConfigurationError(f"public key {key_path} does not exist (pass --public-key)")
+    public_key = load_public_key(key_path)  # ConfigurationError naming the file
+    result = verify_audit_log(directory, public_key, allow_open_tail=args.allow_open_tail)
+    # A log whose only fault is a missing closing checkpoint is live or cut short: not
+    # proven, and worth telling apart from one whose bytes were changed.
+    unsealed = (
+        not result.ok
+        and not args.allow_open_tail
+        and verify_audit_log(directory, public_key, allow_open_tail=True).ok
+    )
+    print("\n".join(_verification_lines(directory, key_path, result, unsealed)))
+    return 0 if result.ok else 1
+
+
+def _verification_lines(
+    directory: Path, key: Path, result: ChainVerification, unsealed: bool
+) -> list[str]:
+    sealed = result.sealed_through
+    state = "INTACT" if result.ok else "UNSEALED" if unsealed else "BROKEN"
+    lines = [
+        f"audit log {directory}: {state}",
+        f"  public key      {key}",
+        f"  entries         {result.entries} ({_count(result.records, 'record')}, "
+        f"{_count(result.checkpoints, 'signed checkpoint')})"
+        + (" before the break" if result.first_break and not unsealed else ""),
+        f"  sealed through  seq {sealed}" if sealed is not None else "  sealed through  nothing",
+    ]
+    if result.ok or unsealed:
+        tail = _count(result.open_tail, "entry", "entries")
+        lines.append(f"  open tail       {tail} not yet sealed by a checkpoint")
+    broken = result.first_break
+    if broken is None:
+        return lines
+    try:
+        where = broken.file.relative_to(directory)
+    except ValueError:
+        where = broken.file
+    place = f"{where}:{broken.line}" if broken.line else str(where)
+    seq = f" (seq {broken.seq})" if broken.seq is not None else ""
+    lines.append(f"  first break     {place}{seq}: {broken.reason}")
+    if unsealed:
+        lines.append("  (a live log? --allow-open-tail accepts entries not yet sealed)")
+    else:
+        proven = (
+            f"seq 1 to {sealed} (sealed by a valid checkpoint before the break)"
+            if sealed is not None
+            else "no entry (no valid checkpoint before the break)"
+        )
+        lines.append(f"  proven intact   {proven}")
+    return lines
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
+@_reports_log_errors
+def run_query(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    directory = audit_directory(args, config)
+    criteria = RecordFilter(
+        period=Period.from_args(args),
+        pseudonym=pseudonymiser_from(config).pseudonym(args.subject) if args.subject else None,
+        caller=args.caller,
+        item=args.item,
+        decision=DecisionOutcome(args.decision) if args.decision else None,
+    )
+    rows = StreamingTable(QUERY_HEADER, print)
+    for located in verifications(directory, criteria):
+        assert isinstance(located.event, AuditRecord)
+        if args.json:
+            print(json_line(located, directory))
+        else:
+            rows.add(query_cells(located.event))
+    if not args.json:
+        rows.flush()
+        print(f"{rows.rows} verification(s) matched" if rows.rows else "no verification matched")
+    return 0
+
+
+@_reports_log_errors
+def run_show(args: argparse.Namespace) -> int:
+    directory = audit_directory(args, config_from(args))
+    for located in read_events(directory):
+        record = located.event
+        if isinstance(record, AuditRecord) and record.request_id == args.request_id:
+            print(
+                json_line(located, directory)
+                if args.json
+                else render_verification(located, directory)
+            )
+            return 0
+    print(f"no verification with request id {args.request_id!r} in {directory}", file=sys.stderr)
+    return 1
+
+
+@_reports_log_errors
+def run_report(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    directory = audit_directory(args, config)
+    period = Period.from_args(args)
+    report = SharingReport(load_catalogue(config.catalogue), period)
+    for located in read_events(directory):
+        if period.contains(located.event.time):
+            report.add(located.event)
+    print(mapping_json(report.as_json()) if args.json else report.render())
+    return 0
+
+
+@_reports_log_errors
+def run_statement(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    directory = audit_directory(args, config)
+    pseudonym = pseudonymiser_from(config).pseudonym(args.subject)
+    catalogue = load_catalogue(config.catalogue)
+    items = load_service_items(catalogue, config.items_dir, config.parameters_dir)
+    criteria = RecordFilter(period=Period.from_args(args), pseudonym=pseudonym)
+    if not args.json:
+        print(f"access statement for subject {mask_identifier(args.subject)}")
+        print(f"period: {criteria.period.describe()}\n")
+    accesses = 0
+    for located in verifications(directory, criteria):
+        record = located.event
+        assert isinstance(record, AuditRecord)
+        roles = [s.role for s in record.subjects if s.pseudonym == pseudonym]
+        facts, unattributed = facts_about(record, set(roles), items)
+        accesses += 1
+        if args.json:
+            print(json.dumps(_access_json(located.entry.seq, record, roles, facts, unattributed),
+                             ensure_ascii=False))  # fmt: skip
+        else:
+            print(render_access(record, roles, facts, unattributed) + "\n")
+    if not args.json:
+        print(f"{accesses} access(es) recorded")
+    return 0
+
+
+def facts_about(
+    record: AuditRecord, roles: set[str], items: ItemRegistry
+) -> tuple[list[AuditedFact], int]:
+    """The facts of a verification whose subject slots were bound to one of ``roles``, and
+    how many could not be attributed (the item's definition no longer names that fact).
+
+    The record names each fact by the item's own name for it; the item binds that name's
+    subject slots to application roles (``spouse_owns_no_home`` → ``spouse``), so a citizen's
+    statement never shows what was read about their spouse or child."""
+    item = items.get(record.service_item) if record.service_item in items else None
+    about, unattributed = [], 0
+    for fact in record.facts:
+        use = item.facts.get(fact.name) if item is not None else None
+        if use is not None:
+            if roles & set(use.subjects.values()):
+                about.append(fact)
+        elif len(record.subjects) == 1:
+            about.append(fact)  # the only subject: every fact is about them
+        else:
+            unattributed += 1
+    return about, unattributed
+
+
+def _access_json(
+    seq: int, record: AuditRecord, roles: Iterable[str], facts: list[AuditedFact], unattributed: int
+) -> dict[str, Any]:
+    shown = record.model_dump(
+        mode="json",
+        include={"request_id", "time", "caller_system", "caller_department", "operator",
+                 "service_item", "item_version", "purpose", "legal_basis", "consent_reference",
+                 "case_number", "decision"},
+    )  # fmt: skip
+    return {
+        "seq": seq,
+        **shown,
+        "roles": list(roles),
+        "facts": [
+            fact.model_dump(
+                mode="json", include={"name", "fact", "department", "status", "value", "reason"}
+            )
+            for fact in facts
+        ],
+        "unattributed_facts": unattributed,
+    }

@@ -1,0 +1,226 @@
+"""Reading the audit log for the auditor commands: where it is, which records match, what
+they are about.
+
+Everything here streams: entries are read one at a time in sequence order and parsed into
+the audit models as they go, so a query over a year of records holds one record at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import TypeAdapter, ValidationError
+
+from verifier._errors import ConfigurationError
+from verifier.audit import (
+    AlertRecord,
+    AuditEntry,
+    AuditEvent,
+    AuditLogError,
+    AuditRecord,
+    Pseudonymiser,
+    load_or_create_key,
+    read_audit_entries,
+)
+from verifier.config import VerifierConfig
+from verifier.model import DecisionOutcome, parse_credit_code, parse_resident_id
+
+PUBLIC_KEY_FILE = "signing-key.pub.pem"
+PSEUDONYM_KEY_FILE = "pseudonym.key"
+
+
+def _local_zone() -> tzinfo:
+    try:
+        return ZoneInfo("Asia/Shanghai")
+    except ZoneInfoNotFoundError:  # no tz database on this host: China has kept +08:00 since 1991
+        return timezone(timedelta(hours=8), "CST")
+
+
+LOCAL_TIME = _local_zone()
+_EVENT = TypeAdapter[AuditRecord | AlertRecord](AuditEvent)
+
+
+def audit_directory(args: argparse.Namespace, config: VerifierConfig) -> Path:
+    """``--audit-dir`` (a copied log), else the configured audit directory; it must exist."""
+    directory = Path(args.audit_dir) if args.audit_dir else config.audit_directory()
+    if not directory.is_dir():
+        raise ConfigurationError(
+            f"audit directory {directory} does not exist (pass --audit-dir, --config or --data-dir)"
+        )
+    return directory
+
+
+def pseudonymiser_from(config: VerifierConfig) -> Pseudonymiser:
+    """The key the engine pseudonymised subjects with; read, never created here: a new key
+    would silently match nothing."""
+    if config.audit.pseudonym_key is not None:
+        try:
+            key = bytes.fromhex(config.audit.pseudonym_key.get_secret_value())
+        except ValueError:
+            raise ConfigurationError("audit.pseudonym_key: must be hex") from None
+        return Pseudonymiser(key)
+    path = config.data_dir / "audit" / PSEUDONYM_KEY_FILE
+    if not path.is_file():
+        raise ConfigurationError(
+            f"no pseudonym key: {path} does not exist and audit.pseudonym_key is not set "
+            "(the subject search needs the key the records were written with)"
+        )
+    return Pseudonymiser(load_or_create_key(path))
+
+
+def subject_id(text: str) -> str:
+    """argparse type for ``--subject``: a resident ID or credit code, normalised as the engine
+    does (so ``…918x`` finds ``…918X``); ``-`` reads it from standard input, out of the shell
+    history and the process list. Error messages never repeat the ID."""
+    if text == "-":
+        text = sys.stdin.readline().strip()
+    problems = []
+    for parse in (parse_resident_id, parse_credit_code):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            problems.append(str(exc))
+    raise argparse.ArgumentTypeError(
+        "not a valid resident ID or unified social credit code (" + "; ".join(problems) + ")"
+    )
+
+
+def moment(text: str) -> tuple[datetime, bool]:
+    """An ISO date or date-time; without an offset it is local time (Asia/Shanghai).
+    Returns the instant and whether only a date was given."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time(), LOCAL_TIME), True
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date (2026-08-31) or date-time (2026-08-31T09:30[+08:00])"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=LOCAL_TIME)
+    return parsed, False
+
+
+def local_time(value: datetime) -> str:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """``[since, until)``; ``--until 2026-08-31`` includes that whole (local) day."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Period:
+        since = args.since[0] if args.since else None
+        until = None
+        if args.until:
+            instant, whole_day = args.until
+            until = instant + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
+        if since is not None and until is not None and until <= since:
+            raise ConfigurationError("--until must be later than --since")
+        return cls(since, until)
+
+    def contains(self, value: datetime) -> bool:
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        if self.since is not None and aware < self.since:
+            return False
+        return self.until is None or aware < self.until
+
+    def describe(self) -> str:
+        if self.since is None and self.until is None:
+            return "all records"
+        since = local_time(self.since) if self.since else "the first record"
+        until = local_time(self.until) if self.until else "the last record"
+        return f"{since} to {until} (Asia/Shanghai, end exclusive)"
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A parsed audit event with where it sits in the log."""
+
+    event: AuditRecord | AlertRecord
+    entry: AuditEntry
+
+    def where(self, directory: Path) -> str:
+        file = self.entry.file
+        try:
+            shown = file.relative_to(directory)
+        except ValueError:
+            shown = file
+        return f"{shown}:{self.entry.line}"
+
+
+def read_events(directory: Path) -> Iterator[Located]:
+    """Every record entry of the log (checkpoints and recovery markers skipped), parsed."""
+    for entry in read_audit_entries(directory):
+        if entry.type != "record":
+            continue
+        try:
+            event = _EVENT.validate_python(entry.body)
+        except ValidationError as exc:
+            problem = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            raise AuditLogError(
+                f"{entry.file}:{entry.line} (seq {entry.seq}): not an audit record "
+                f"({where}: {problem['msg']})"
+            ) from None
+        yield Located(event, entry)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    """What ``query`` (and ``statement``, ``report``) keep; every given criterion must hold."""
+
+    period: Period = Period()
+    pseudonym: str | None = None
+    caller: str | None = None
+    item: str | None = None
+    decision: DecisionOutcome | None = None
+
+    def matches(self, record: AuditRecord) -> bool:
+        if not self.period.contains(record.time):
+            return False
+        if self.item is not None and record.service_item != self.item:
+            return False
+        if self.decision is not None and record.decision != self.decision:
+            return False
+        if self.caller is not None and self.caller not in (
+            record.caller_system,
+            record.caller_department,
+        ):
+            return False
+        return self.pseudonym is None or any(
+            subject.pseudonym == self.pseudonym for subject in record.subjects
+        )
+
+
+def verifications(directory: Path, criteria: RecordFilter) -> Iterator[Located]:
+    for located in read_events(directory):
+        if isinstance(located.event, AuditRecord) and criteria.matches(located.event):
+            yield located
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--audit-dir", help="the audit log directory, e.g. a copy (default: from configuration)"
+    )
+
+
+def add_period_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--since", type=moment, metavar="WHEN", help="ISO date or date-time (local unless offset)"
+    )
+    parser.add_argument(
+        "--until", type=moment, metavar="WHEN", help="ISO date (whole day) or date-time, inclusive"
+    )

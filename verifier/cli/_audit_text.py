@@ -1,0 +1,231 @@
+"""Readable text of audit records for an auditor's terminal: query rows, one verification in
+full, a citizen's access statement.
+
+Every string that came from a caller (operator, purpose, case number…) goes through
+``clean``: the log stores it faithfully, but an escape sequence in it must not repaint the
+auditor's screen or forge a line of output.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from verifier.audit import AuditedFact, AuditRecord
+from verifier.cli._audit_source import Located, local_time
+from verifier.model import FactStatus
+
+QUERY_HEADER = ("time (UTC+8)", "request", "caller", "operator", "item", "decision", "subjects")
+
+
+def width(text: str) -> int:
+    """Terminal columns: CJK characters (document names, legal bases) take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
+
+
+def pad(text: str, columns: int, *, right: bool = False) -> str:
+    filler = " " * max(0, columns - width(text))
+    return filler + text if right else text + filler
+
+
+def clean(value: object) -> str:
+    if value is None:
+        return "-"
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def caller_text(record: AuditRecord) -> str:
+    if record.caller_department:
+        return f"{clean(record.caller_system)}/{clean(record.caller_department)}"
+    return clean(record.caller_system)
+
+
+def subjects_text(record: AuditRecord) -> str:
+    return ", ".join(f"{clean(s.role)} {clean(s.masked)}" for s in record.subjects)
+
+
+def fact_result_text(fact: AuditedFact) -> str:
+    if fact.status is FactStatus.UNKNOWN:
+        return f"UNKNOWN ({fact.reason})"
+    if isinstance(fact.value, bool):
+        return "yes" if fact.value else "no"
+    return clean(fact.value)
+
+
+def query_cells(record: AuditRecord) -> tuple[str, ...]:
+    return (
+        local_time(record.time),
+        clean(record.request_id),
+        caller_text(record),
+        clean(record.operator),
+        f"{clean(record.service_item)} v{clean(record.item_version)}",
+        str(record.decision),
+        subjects_text(record),
+    )
+
+
+class StreamingTable:
+    """Aligned rows without holding the whole result: the first ``lookahead`` rows set the
+    column widths, later rows that are wider simply push their line out."""
+
+    def __init__(self, header: tuple[str, ...], write: Callable[[str], None], lookahead: int = 100):
+        self._header = header
+        self._write = write
+        self._lookahead = lookahead
+        self._pending: list[tuple[str, ...]] | None = []
+        self._widths: list[int] = []
+        self.rows = 0
+
+    def add(self, cells: tuple[str, ...]) -> None:
+        self.rows += 1
+        if self._pending is None:
+            self._write(self._line(cells))
+            return
+        self._pending.append(cells)
+        if len(self._pending) >= self._lookahead:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending is None:
+            return
+        pending, self._pending = self._pending, None
+        if not pending:
+            return
+        everything = [self._header, *pending]
+        self._widths = [max(width(row[i]) for row in everything) for i in range(len(self._header))]
+        for cells in everything:
+            self._write(self._line(cells))
+
+    def _line(self, cells: tuple[str, ...]) -> str:
+        cells_and_widths = zip(cells, self._widths, strict=True)
+        return "  ".join(pad(cell, columns) for cell, columns in cells_and_widths).rstrip()
+
+
+def json_line(located: Located, directory: Path, **extra: Any) -> str:
+    """One record as one JSON object, with its place in the log (seq, file, line)."""
+    location = located.where(directory).rpartition(":")[0]
+    document: dict[str, Any] = {
+        "seq": located.entry.seq,
+        "file": location,
+        "line": located.entry.line,
+        **located.event.model_dump(mode="json"),
+        **extra,
+    }
+    return json.dumps(document, ensure_ascii=False)
+
+
+def _fields(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    return [f"  {label:<16} {value}" for label, value in pairs]
+
+
+def render_verification(located: Located, directory: Path) -> str:
+    record = located.event
+    assert isinstance(record, AuditRecord)
+    score = f"  score {record.score:g}" if record.score is not None else ""
+    lines = [f"verification {clean(record.request_id)}", ""]
+    lines += _fields(
+        [
+            ("log entry", f"seq {located.entry.seq}  {located.where(directory)}"),
+            ("time", f"{local_time(record.time)} Asia/Shanghai ({record.time.isoformat()})"),
+            ("caller", caller_text(record)),
+            ("operator", clean(record.operator)),
+            ("service item", f"{clean(record.service_item)} v{clean(record.item_version)}"),
+            ("reference date", record.reference_date.isoformat()),
+            ("purpose", clean(record.purpose)),
+            ("legal basis", clean(record.legal_basis)),
+            ("consent", clean(record.consent_reference)),
+            ("case number", clean(record.case_number)),
+            ("trace id", clean(record.trace_id)),
+            ("decision", f"{record.decision}{score}"),
+            ("duration", f"{record.duration_ms:.1f} ms"),
+        ]
+    )
+    lines += ["", "subjects (role, masked ID, pseudonym):"]
+    lines += [
+        f"  {clean(s.role):<10} {clean(s.masked):<20} {clean(s.pseudonym)}" for s in record.subjects
+    ]
+    lines += ["", "department calls:"]
+    lines.append(f"  {'department':<18} {'outcome':<15} {'attempts':>8} {'latency':>11}")
+    for call in record.department_calls:
+        lines.append(
+            f"  {clean(call.department):<18} {call.outcome!s:<15} {call.attempts:>8} "
+            f"{call.duration_ms:>8.2f} ms"
+        )
+    lines += ["", "facts:"]
+    name_width = max((len(fact.name) for fact in record.facts), default=4)
+    lines.append(
+        f"  {'name':<{name_width}}  {'department':<17} {'sharing':<15}{'result':<30} flags"
+    )
+    for fact in record.facts:
+        flags = " ".join(flag for flag in ("cached", "stale") if getattr(fact, flag))
+        lines.append(
+            f"  {clean(fact.name):<{name_width}}  {clean(fact.department):<17} "
+            f"{fact.sharing!s:<15}{fact_result_text(fact):<30} {flags}".rstrip()
+        )
+    return "\n".join(lines)
+
+
+def render_access(
+    record: AuditRecord, roles: Iterable[str], facts: Iterable[AuditedFact], unattributed: int
+) -> str:
+    """One access in a citizen's statement: who, when, why, and what was read about them."""
+    lines = [
+        f"{local_time(record.time)}  {clean(record.service_item)} v{clean(record.item_version)}"
+        f"  decision {record.decision}  (request {clean(record.request_id)})"
+    ]
+    read = [f"{clean(f.name)} ({clean(f.department)}): {fact_result_text(f)}" for f in facts] or [
+        "none"
+    ]
+    if unattributed:
+        read.append(f"{unattributed} fact(s) of this verification could not be attributed")
+    lines += _fields(
+        [
+            ("by", f"{caller_text(record)}, operator {clean(record.operator)}"),
+            ("purpose", clean(record.purpose)),
+            ("legal basis", clean(record.legal_basis)),
+            ("consent", clean(record.consent_reference)),
+            ("case number", clean(record.case_number)),
+            ("as", ", ".join(clean(role) for role in roles)),
+            ("facts read", read[0]),
+            *(("", entry) for entry in read[1:]),
+        ]
+    )
+    return "\n".join(lines)
+
+
+def table(title: str, header: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> list[str]:
+    """A small aligned table (report sections); numbers right-aligned."""
+    body = [tuple(_cell(value) for value in row) for row in rows]
+    widths = [max(width(row[i]) for row in (header, *body)) for i in range(len(header))]
+    numeric = [all(_is_number(row[i]) for row in body) and i > 0 for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return (
+            "  "
+            + "  ".join(
+                pad(cell, columns, right=right)
+                for cell, columns, right in zip(cells, widths, numeric, strict=True)
+            ).rstrip()
+        )
+
+    return [title, line(header), *(line(row) for row in body)] if body else [title, "  (none)"]
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return clean(value)
+
+
+def _is_number(text: str) -> bool:
+    return text.replace(".", "", 1).replace("%", "").replace("-", "", 1).isdigit()
+
+
+def mapping_json(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2)
