@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _local.add_config_arguments(demo)
     demo.set_defaults(run=_service.run_demo)
+
+    from verifier.cli._simulate import add_simulate_command
+
+    add_simulate_command(commands)
+
+    from verifier.cli._audit import add_audit_commands
+
+    add_audit_commands(commands)
     return parser
 
 
