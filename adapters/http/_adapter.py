@@ -34,7 +34,12 @@ from adapters.http._settings import (
 )
 from adapters.http._wire import JSON_CONTENT_TYPE, facts_path, request_from_query
 from verifier._errors import DepartmentAnswerInvalid, DepartmentError, DepartmentUnavailable
-from verifier.adapter import DepartmentAdapter, DepartmentAnswer, DepartmentQuery
+from verifier.adapter import (
+    DepartmentAdapter,
+    DepartmentAnswer,
+    DepartmentQuery,
+    inject_trace_headers,
+)
 
 HeaderHook = Callable[[dict[str, str]], None]
 """Called with each request's headers (a fresh dict) to add e.g. trace context; what it
@@ -49,14 +54,18 @@ KEEPALIVE_EXPIRY_SECONDS = 5.0
 
 
 class HttpDepartmentAdapter(DepartmentAdapter):
-    """One department over HTTP; ``transport`` replaces the network (``httpx.MockTransport``)."""
+    """One department over HTTP; ``transport`` replaces the network (``httpx.MockTransport``).
+
+    ``header_hook`` edits each request's headers; by default it adds the current W3C trace
+    context, so the department's own tracing continues the verification's trace.
+    """
 
     def __init__(
         self,
         settings: HttpDepartmentSettings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        header_hook: HeaderHook | None = None,
+        header_hook: HeaderHook | None = inject_trace_headers,
         max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         self.department = settings.department

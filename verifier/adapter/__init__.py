@@ -9,6 +9,7 @@ from verifier.adapter._seam import (
     ParameterValue,
     Unknown,
 )
+from verifier.adapter._tracing import inject_trace_headers
 
 __all__ = [
     "DepartmentAdapter",
@@ -18,4 +19,5 @@ __all__ = [
     "MockAdapter",
     "ParameterValue",
     "Unknown",
+    "inject_trace_headers",
 ]

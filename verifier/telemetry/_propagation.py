@@ -16,6 +16,8 @@ from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+# Outgoing: see verifier.adapter.inject_trace_headers (it lives with the adapter seam,
+# which department adapters may import).
 _W3C_TRACE_CONTEXT = TraceContextTextMapPropagator()
 
 _Metadata = Sequence[tuple[str, str | bytes]]
@@ -39,21 +41,3 @@ def extract_trace_context(metadata: Iterable[tuple[str, str | bytes]] | None) ->
     """The caller's trace context from gRPC invocation metadata (empty if it sent none or
     a malformed one), to make the parent of the verification's span."""
     return _W3C_TRACE_CONTEXT.extract(tuple(metadata or ()), getter=_METADATA_GETTER)
-
-
-def inject_trace_headers(headers: dict[str, str]) -> None:
-    """Add the current trace context to an outgoing HTTP request's headers.
-
-    For HTTP department backends: the engine runs each department call with its
-    ``department <name>`` span current, so calling this inside the adapter's ``fetch``
-    (or the backend it uses) lets the department's own tracing continue the verification's
-    trace::
-
-        headers = {"accept": "application/json"}
-        inject_trace_headers(headers)
-        response = await client.post(url, json=query, headers=headers)
-
-    Writes ``traceparent`` (and ``tracestate`` when there is one), nothing else; with
-    telemetry off, or outside any span, it writes nothing.
-    """
-    _W3C_TRACE_CONTEXT.inject(headers)
