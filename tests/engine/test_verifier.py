@@ -247,6 +247,12 @@ async def test_audit_record_is_durable_and_pseudonymised(
     assert CHILD not in text
     assert record["subjects"][0]["masked"].startswith(GUARDIAN[:4])
     assert len(record["facts"]) == len(result.facts)
+    roles = {fact["name"]: fact["roles"] for fact in record["facts"]}
+    assert roles["guardian_is_parent"] == ["guardian", "child"]
+    assert roles["child_registered_in_district"] == ["child"]
+    assert roles["guardian_rental_months"] == ["guardian"]
+    documents = {fact["name"]: fact["replaces_document"] for fact in record["facts"]}
+    assert documents["guardian_rental_months"] == "房屋租赁登记备案凭证"
 
 
 @contextlib.contextmanager

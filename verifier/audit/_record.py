@@ -51,6 +51,11 @@ class AuditedFact(BaseModel):
     """Backend calls made for this fact's department (0: served without calling it)."""
     latency_ms: float
     """How long its department took to answer (or to fail)."""
+    roles: tuple[str, ...] = ()
+    """The application roles this fact is about, so a citizen's statement shows exactly what
+    was read about them (empty in records written before it was kept)."""
+    replaces_document: str | None = None
+    """The paper proof this fact stood in for, as the catalogue said at the time."""
 
 
 class AuditedCall(BaseModel):
@@ -141,6 +146,8 @@ def audit_record_for(
             stale=fact.provenance.stale,
             attempts=calls_by_department[fact.provenance.department].attempts,
             latency_ms=calls_by_department[fact.provenance.department].duration_ms,
+            roles=tuple(dict.fromkeys(fact.subjects.values())),
+            replaces_document=catalogue.facts[fact.fact].replaces_document,
         )
         for fact in result.facts
     )

@@ -276,7 +276,8 @@ def facts_about(
     record: AuditRecord, roles: set[str], items: ItemRegistry
 ) -> tuple[list[AuditedFact], int]:
     """The facts of a verification whose subject slots were bound to one of ``roles``, and
-    how many could not be attributed (the item's definition no longer names that fact).
+    how many could not be attributed (older records without roles, whose item definition
+    no longer names that fact).
 
     The record names each fact by the item's own name for it; the item binds that name's
     subject slots to application roles (``spouse_owns_no_home`` → ``spouse``), so a citizen's
@@ -284,6 +285,10 @@ def facts_about(
     item = items.get(record.service_item) if record.service_item in items else None
     about, unattributed = [], 0
     for fact in record.facts:
+        if fact.roles:  # recorded with the fact: exact whatever the item's later versions say
+            if roles & set(fact.roles):
+                about.append(fact)
+            continue
         use = item.facts.get(fact.name) if item is not None else None
         if use is not None:
             if roles & set(use.subjects.values()):

@@ -91,6 +91,11 @@ class AlertFigures:
 class SharingReport:
     """Feed it records with ``add``; read the figures with ``as_json`` or ``render``."""
 
+    def _document_in_catalogue(self, fact_id: str) -> str | None:
+        """For records written before facts carried their document: today's catalogue."""
+        definition = self._catalogue.facts.get(fact_id)
+        return definition.replaces_document if definition is not None else None
+
     def __init__(self, catalogue: Catalogue, period: Period) -> None:
         self._catalogue = catalogue
         self.period = period
@@ -124,9 +129,9 @@ class SharingReport:
             department.stale += fact.stale
             if fact.status is FactStatus.KNOWN:
                 department.known += 1
-                definition = self._catalogue.facts.get(fact.fact)
-                if definition is not None and definition.replaces_document:
-                    documents.add(definition.replaces_document)
+                document = fact.replaces_document or self._document_in_catalogue(fact.fact)
+                if document:
+                    documents.add(document)
             else:
                 department.unknown_by_reason[str(fact.reason)] += 1
         self.documents.update(documents)
