@@ -8,7 +8,8 @@
     ├── DepartmentError             raised by adapters; the engine turns it into UNKNOWN facts
     │   ├── DepartmentUnavailable   the department could not be reached (retryable)
     │   └── DepartmentAnswerInvalid the department answered something we cannot trust
-    └── AuditUnavailable            the audit record could not be made durable: no audit, no answer
+    ├── AuditUnavailable            the audit record could not be made durable: no audit, no answer
+    └── AuditLogError               an audit log cannot be read (defined in verifier.audit)
 
 Retryability is a property of the error (``retryable``), so a retry policy reads the
 error rather than a list of types. Messages never carry raw department data or full IDs.

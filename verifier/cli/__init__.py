@@ -1,4 +1,4 @@
-"""The ``verifier`` command: serve, verify, items, demo-city, demo."""
+"""The ``verifier`` command: demo, serve, verify, items, demo-city, simulate, audit."""
 
 from __future__ import annotations
 

@@ -1,18 +1,22 @@
 """Configuration and wiring: the edge that assembles a Verifier from files and entry points."""
 
 from verifier.config._settings import (
+    AlertsConfig,
     AuditConfig,
     DepartmentConfig,
     ServerConfig,
+    TelemetryConfig,
     VerifierConfig,
     load_config,
 )
 from verifier.config._wiring import build_verifier, create_adapter, ensure_demo_city
 
 __all__ = [
+    "AlertsConfig",
     "AuditConfig",
     "DepartmentConfig",
     "ServerConfig",
+    "TelemetryConfig",
     "VerifierConfig",
     "build_verifier",
     "create_adapter",
