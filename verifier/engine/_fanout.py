@@ -3,6 +3,10 @@
 A department that raises, answers late or never answers costs its own facts (they become
 UNKNOWN with a reason), never the request: nothing here raises out to the caller.
 
+With a ``Resilience`` each call goes through its pipeline (coalescing, breaker, bulkhead,
+retries, hedging: ``verifier.engine._resilience``) under the deadline minus a margin;
+without one, each department is asked once. The fan-out's own deadline stays the backstop.
+
 Each call runs with its own ``department <name>`` span current, so a backend that speaks
 HTTP can pass the trace on (``verifier.telemetry.inject_trace_headers``). The span is ended
 by the engine once the call's outcome is judged, with the time the call really ended.
@@ -21,10 +25,11 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from verifier._errors import DepartmentError
-from verifier.adapter import DepartmentAdapter, DepartmentAnswer
+from verifier.adapter import DepartmentAdapter, DepartmentAnswer, Unknown
 from verifier.engine._planner import DepartmentPlan
+from verifier.engine._resilience import Resilience
 from verifier.engine._telemetry import EngineTelemetry
-from verifier.model import CallOutcome
+from verifier.model import CallOutcome, UnknownReason
 
 logger = logging.getLogger("verifier.engine")
 
@@ -39,7 +44,11 @@ class DepartmentOutcome:
     outcome: CallOutcome
     duration_ms: float
     answer: DepartmentAnswer | None = None
+    """For a call not attempted (circuit open, bulkhead full), the engine's own answer:
+    every fact ``Unknown(DEPARTMENT_UNAVAILABLE)``, so the facts carry that reason."""
     attempts: int = 1
+    """Backend calls this verification made (hedges included; 0 when it shared another
+    verification's call or made none)."""
     span: Span = trace.INVALID_SPAN
     error_type: str | None = None
     """The type name of what the adapter raised, if it raised (never the message)."""
@@ -51,6 +60,7 @@ async def call_departments(
     adapters: Mapping[str, DepartmentAdapter],
     deadline: float,
     telemetry: EngineTelemetry,
+    resilience: Resilience | None = None,
 ) -> list[DepartmentOutcome]:
     """Run one call per department; ``deadline`` is an absolute ``loop.time()``."""
     loop = asyncio.get_running_loop()
@@ -65,7 +75,12 @@ async def call_departments(
                 plan, CallOutcome.NO_ADAPTER, 0.0, attempts=0, span=spans[index]
             )
         else:
-            tasks[asyncio.ensure_future(_call(adapter, plan, spans[index]))] = index
+            call = (
+                _call(adapter, plan, spans[index])
+                if resilience is None
+                else _guarded_call(resilience, adapter, plan, spans[index], deadline)
+            )
+            tasks[asyncio.ensure_future(call)] = index
     if tasks:
         try:
             done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
@@ -113,6 +128,34 @@ async def _call(adapter: DepartmentAdapter, plan: DepartmentPlan, span: Span) ->
         error_type=error_type,
         ended_ns=time.time_ns(),
     )
+
+
+async def _guarded_call(
+    resilience: Resilience,
+    adapter: DepartmentAdapter,
+    plan: DepartmentPlan,
+    span: Span,
+    deadline: float,
+) -> DepartmentOutcome:
+    started = time.perf_counter()
+    with _current(span):
+        report, made_the_call = await resilience.call(adapter, plan.query, deadline)
+    duration_ms = (time.perf_counter() - started) * 1000
+    return DepartmentOutcome(
+        plan,
+        report.outcome,
+        duration_ms,
+        _unavailable(plan) if report.unavailable else report.answer,
+        attempts=report.attempts if made_the_call else 0,
+        span=span,
+        error_type=report.error_type,
+        ended_ns=time.time_ns(),
+    )
+
+
+def _unavailable(plan: DepartmentPlan) -> DepartmentAnswer:
+    unavailable = Unknown(UnknownReason.DEPARTMENT_UNAVAILABLE)
+    return DepartmentAnswer(facts=dict.fromkeys((r.key for r in plan.query.requests), unavailable))
 
 
 def _timed_out(
