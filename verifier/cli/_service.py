@@ -14,6 +14,7 @@ from verifier.cli._local import (
     verify_locally,
 )
 from verifier.config import VerifierConfig, build_verifier, ensure_demo_city
+from verifier.config._wiring import configure_telemetry_for
 from verifier.model import CallerIdentity
 from verifier.service import VerifierClient, serve
 
@@ -39,15 +40,26 @@ def run_serve(args: argparse.Namespace) -> int:
     def ready(port: int) -> None:
         print(f"verifier listening on {host}:{port}", flush=True)
 
+    # One telemetry set-up for the engine and the server (admission-control metrics).
+    telemetry = configure_telemetry_for(config)
+    try:
+        verifier = build_verifier(config, telemetry=telemetry)
+    except BaseException:
+        telemetry.shutdown()
+        raise
     asyncio.run(
         serve(
-            build_verifier(config),
+            verifier,
             address,
             grace=config.server.shutdown_grace_seconds,
             ready=ready,
             max_message_bytes=config.server.max_message_bytes,
             max_concurrent_rpcs=config.server.max_concurrent_rpcs,
             batch_in_flight=config.server.batch_in_flight,
+            max_in_flight_verifications=config.server.max_in_flight_verifications,
+            max_queued_verifications=config.server.max_queued_verifications,
+            queue_timeout_ms=config.server.queue_timeout_ms,
+            meter_provider=telemetry.meter_provider,
         )
     )
     print("verifier stopped", flush=True)

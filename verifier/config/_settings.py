@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from verifier._errors import ConfigurationError
+from verifier.engine._resilience_policy import ResiliencePolicy
 
 DEFAULT_DATA_DIR = Path("var/demo-city")
 
@@ -78,6 +79,41 @@ class ServerConfig(BaseModel):
     max_concurrent_rpcs: int = Field(default=512, ge=1)
     batch_in_flight: int = Field(default=32, ge=1)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    max_in_flight_verifications: int = Field(default=256, ge=1)
+    """Admission control: verifications (each Verify, each VerifyBatch item in progress)
+    running at once; beyond it and a full queue, callers get RESOURCE_EXHAUSTED at once.
+    Keep ``max_concurrent_rpcs`` above this plus the queue: grpc's own limit refuses every
+    RPC alike (health checks included) and is only the last resort."""
+    max_queued_verifications: int = Field(default=64, ge=0)
+    """Verifications that may wait for a slot (0: none wait)."""
+    queue_timeout_ms: int = Field(default=100, ge=0)
+    """How long a queued verification waits for a slot before RESOURCE_EXHAUSTED."""
+
+
+class CacheConfig(BaseModel):
+    """The fact cache: established status facts reused within their catalogue freshness."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    ttl_seconds: float = Field(default=300.0, gt=0)
+    """How long a fact is reused; each fact's catalogue freshness caps it further."""
+    max_entries: int = Field(default=50_000, ge=1)
+    """Facts held at most (least recently used forgotten first)."""
+    max_staleness_seconds: float = Field(default=0.0, ge=0)
+    """Stale-if-error: when a department fails, serve a fact retrieved less than its
+    freshness plus this long ago, marked stale. 0 (the default) turns it off."""
+
+
+class ResilienceConfig(ResiliencePolicy):
+    """How hard the engine tries with each department (``VERIFIER_RESILIENCE__RETRY__
+    MAX_ATTEMPTS=2`` …): deadline margin, retries and their budget, hedged reads, circuit
+    breaker, bulkhead and request coalescing, with per-department overrides under
+    ``departments``. Every key and its default: ``verifier.engine._resilience_policy``.
+    """
+
+    enabled: bool = True
+    """False: each department is asked once per verification, with none of the above."""
 
 
 class TelemetryConfig(BaseModel):
@@ -162,6 +198,8 @@ class VerifierConfig(BaseSettings):
     server: ServerConfig = Field(default_factory=ServerConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
 
     @classmethod
     def settings_customise_sources(

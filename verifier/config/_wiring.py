@@ -9,6 +9,7 @@ package plugs in — so the engine never imports a concrete department.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,14 @@ from verifier.audit import (
     load_signing_key,
 )
 from verifier.catalogue import Catalogue, SharingClass, load_catalogue
-from verifier.config._settings import TelemetryConfig, VerifierConfig
+from verifier.config._settings import (
+    CacheConfig,
+    ResilienceConfig,
+    TelemetryConfig,
+    VerifierConfig,
+)
 from verifier.engine import Verifier
+from verifier.engine._cache import CachePolicy
 from verifier.rules import load_service_items
 from verifier.telemetry import TelemetryHandle, configure_telemetry
 
@@ -54,7 +61,7 @@ def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None 
     )
     alerts = HighRiskMonitor(config.alerts) if config.alerts.enabled else None
     # Last: from here on, exporter threads run until the Verifier is closed.
-    telemetry = telemetry or configure_telemetry(_telemetry_config(config))
+    telemetry = telemetry or configure_telemetry_for(config)
     try:
         return Verifier(
             catalogue=catalogue,
@@ -65,10 +72,35 @@ def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None 
             default_timeout=config.timeout_seconds,
             telemetry=telemetry,
             alerts=alerts,
+            cache=cache_policy(config.cache),
+            resilience=_resilience_policy(config, catalogue),
         )
     except BaseException:
         telemetry.shutdown()
         raise
+
+
+def configure_telemetry_for(config: VerifierConfig) -> TelemetryHandle:
+    """Telemetry as ``config.telemetry`` says (the JSON Lines file defaults into data_dir)."""
+    return configure_telemetry(_telemetry_config(config))
+
+
+def cache_policy(config: CacheConfig) -> CachePolicy | None:
+    """The engine's cache policy for ``cache`` config (None when the cache is disabled)."""
+    if not config.enabled:
+        return None
+    return CachePolicy(
+        ttl=timedelta(seconds=config.ttl_seconds),
+        max_entries=config.max_entries,
+        max_staleness=timedelta(seconds=config.max_staleness_seconds),
+    )
+
+
+def _resilience_policy(config: VerifierConfig, catalogue: Catalogue) -> ResilienceConfig | None:
+    unknown = sorted(set(config.resilience.departments) - set(catalogue.departments))
+    if unknown:
+        raise ConfigurationError(f"resilience.departments: unknown departments {unknown}")
+    return config.resilience if config.resilience.enabled else None
 
 
 def _telemetry_config(config: VerifierConfig) -> TelemetryConfig:

@@ -15,9 +15,12 @@ from verifier._errors import AuditUnavailable, CatalogueError, InvalidApplicatio
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import AuditRecord, AuditSink, HighRiskMonitor, Pseudonymiser, audit_record_for
 from verifier.catalogue import Catalogue
+from verifier.engine._cache import CachePolicy, FactCacheStage
 from verifier.engine._facts import fact_results
 from verifier.engine._fanout import DepartmentOutcome, call_departments
 from verifier.engine._planner import plan_departments
+from verifier.engine._resilience import Resilience
+from verifier.engine._resilience_policy import ResiliencePolicy
 from verifier.engine._telemetry import (
     DepartmentFinished,
     EngineTelemetry,
@@ -76,10 +79,14 @@ class Verifier:
         today: Callable[[], date] = _local_today,
         telemetry: TelemetryProviders | None = None,
         alerts: HighRiskMonitor | None = None,
+        cache: CachePolicy | None = None,
+        resilience: ResiliencePolicy | None = None,
     ) -> None:
         """``telemetry``: where spans and metrics go (default: the OpenTelemetry API's global
         providers); the Verifier shuts it down when it closes. ``alerts``: the high-risk
-        behaviour monitor whose alerts are written to ``audit`` (default: none)."""
+        behaviour monitor whose alerts are written to ``audit`` (default: none). ``cache``:
+        reuse established facts within their freshness (default: none, every fact is
+        fetched); its in-process store runs on ``clock``."""
         for department, adapter in adapters.items():
             if department not in catalogue.departments:
                 raise CatalogueError(f"adapter for unknown department {department!r}")
@@ -98,6 +105,25 @@ class Verifier:
         self._providers = telemetry
         self._telemetry = EngineTelemetry(telemetry, pseudonymiser.pseudonym)
         self._alerts = alerts
+        self._cache = FactCacheStage(cache, clock) if cache is not None else None
+        # Department calls go through retries, breakers, bulkheads and coalescing only if
+        # ``resilience`` is given (build_verifier always gives it); else one call each.
+        self._resilience = (
+            None
+            if resilience is None
+            else Resilience(
+                resilience,
+                self.adapters,
+                meter_provider=telemetry.meter_provider if telemetry is not None else None,
+            )
+        )
+
+    def breaker_states(self) -> dict[str, str]:
+        """Each department's circuit: ``closed``, ``open`` or ``half_open`` (all ``closed``
+        without a resilience policy), for health details."""
+        if self._resilience is None:
+            return dict.fromkeys(self.adapters, "closed")
+        return self._resilience.breaker_states()
 
     async def start(self) -> None:
         await asyncio.gather(*(adapter.start() for adapter in self.adapters.values()))
@@ -157,12 +183,24 @@ class Verifier:
             raise InvalidApplication(violations)
         reference_date = application.reference_date or self._today()
         bound = item.bind(application, self.catalogue, reference_date)
-        plans = plan_departments(bound, reference_date)
+        # The cache stage comes only after validation and authorisation: a cached fact must
+        # never reach a caller who may not see it. Per-caller authorisation (the access-
+        # control issue) belongs above this line, never below it.
+        cached = None
+        to_fetch = bound
+        if self._cache is not None:
+            cached = await self._cache.lookup(bound, reference_date, item.rule_version)
+            to_fetch = cached.misses
+        plans = plan_departments(to_fetch, reference_date)
 
         outcomes = await call_departments(
-            plans, self.adapters, department_deadline, self._telemetry
+            plans, self.adapters, department_deadline, self._telemetry, self._resilience
         )
         facts, calls = self._judge(outcomes, item)
+        if self._cache is not None and cached is not None:
+            facts, calls = await self._cache.settle(
+                cached, to_fetch, facts, calls, item.rule_version
+            )
         result = self._result(
             started.request_id, item, application, reference_date, facts, calls, begun
         )

@@ -21,9 +21,11 @@ from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry import metrics
 
 from verifier._errors import ConfigurationError
 from verifier.engine import Verifier
+from verifier.service._admission import AdmissionControl
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 from verifier.service._servicer import SERVICE_NAME, VerificationServicer
 
@@ -34,6 +36,14 @@ malformed or hostile request can make the server buffer."""
 DEFAULT_MAX_CONCURRENT_RPCS = 1024
 DEFAULT_BATCH_IN_FLIGHT = 32
 DEFAULT_GRACE_SECONDS = 10.0
+DEFAULT_MAX_IN_FLIGHT_VERIFICATIONS = 256
+"""Verifications running at once. Each holds a few department calls and an audit write;
+at the tens of milliseconds one takes, 256 carry several thousand a second — above the
+busiest platform's average in the seeds — while bounding what a burst can pile up."""
+DEFAULT_MAX_QUEUED_VERIFICATIONS = 64
+DEFAULT_QUEUE_TIMEOUT_MS = 100
+"""A short queue smooths bursts; a caller that would wait longer is better told to retry
+(possibly on another replica) than left waiting on this one."""
 
 _HEALTH_SERVICES = ("", SERVICE_NAME)
 """Health is reported for the whole server ("") and for the verification service."""
@@ -52,12 +62,24 @@ async def create_server(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     max_concurrent_rpcs: int | None = DEFAULT_MAX_CONCURRENT_RPCS,
     batch_in_flight: int = DEFAULT_BATCH_IN_FLIGHT,
+    max_in_flight_verifications: int = DEFAULT_MAX_IN_FLIGHT_VERIFICATIONS,
+    max_queued_verifications: int = DEFAULT_MAX_QUEUED_VERIFICATIONS,
+    queue_timeout_ms: int = DEFAULT_QUEUE_TIMEOUT_MS,
+    meter_provider: metrics.MeterProvider | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """A server for ``verifier`` bound to ``address``, and the port it bound (for port 0).
 
     The server is not started. Health says NOT_SERVING until ``mark_serving``: start the
-    verifier first. Beyond ``max_concurrent_rpcs`` calls are refused (RESOURCE_EXHAUSTED);
-    ``batch_in_flight`` bounds the applications each VerifyBatch stream works on at once.
+    verifier first. ``batch_in_flight`` bounds the applications each VerifyBatch stream
+    works on at once.
+
+    Admission control: at most ``max_in_flight_verifications`` verifications (Verify calls
+    and VerifyBatch items) run at once, ``max_queued_verifications`` more wait up to
+    ``queue_timeout_ms`` for a slot, and the rest are refused at once with
+    RESOURCE_EXHAUSTED and a RetryInfo; refusals are counted in
+    ``verifier.admission.rejections`` (on ``meter_provider``, default the global one).
+    Health and the item listing are not limited: overload is not unhealth. grpc's own
+    ``max_concurrent_rpcs`` (every RPC alike, health checks included) stays the last resort.
     Async because the health service's state lives on the running event loop.
     """
     server = grpc.aio.server(
@@ -68,8 +90,20 @@ async def create_server(
         port = server.add_insecure_port(address)
     except RuntimeError:  # grpc's way of saying the address is taken or malformed
         raise ConfigurationError(f"cannot listen on {address!r}") from None
+    meter = metrics.get_meter("verifier", meter_provider=meter_provider)
+    admission = AdmissionControl(
+        max_in_flight_verifications,
+        max_queued_verifications,
+        queue_timeout_ms / 1000,
+        rejections=meter.create_counter(
+            "verifier.admission.rejections",
+            "{verification}",
+            "Verifications refused with RESOURCE_EXHAUSTED by admission control",
+        ),
+    )
     pb_grpc.add_VerificationServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        VerificationServicer(verifier, batch_in_flight=batch_in_flight), server
+        VerificationServicer(verifier, batch_in_flight=batch_in_flight, admission=admission),
+        server,
     )
     health = health_aio.HealthServicer()
     for service in _HEALTH_SERVICES:
@@ -116,6 +150,10 @@ async def serve(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     max_concurrent_rpcs: int | None = DEFAULT_MAX_CONCURRENT_RPCS,
     batch_in_flight: int = DEFAULT_BATCH_IN_FLIGHT,
+    max_in_flight_verifications: int = DEFAULT_MAX_IN_FLIGHT_VERIFICATIONS,
+    max_queued_verifications: int = DEFAULT_MAX_QUEUED_VERIFICATIONS,
+    queue_timeout_ms: int = DEFAULT_QUEUE_TIMEOUT_MS,
+    meter_provider: metrics.MeterProvider | None = None,
 ) -> None:
     """Serve ``verifier`` until SIGTERM or SIGINT (or ``stop`` is set), then shut down gracefully.
 
@@ -129,6 +167,10 @@ async def serve(
             max_message_bytes=max_message_bytes,
             max_concurrent_rpcs=max_concurrent_rpcs,
             batch_in_flight=batch_in_flight,
+            max_in_flight_verifications=max_in_flight_verifications,
+            max_queued_verifications=max_queued_verifications,
+            queue_timeout_ms=queue_timeout_ms,
+            meter_provider=meter_provider,
         )
     except BaseException:
         await verifier.aclose()  # serve owns the verifier's life, failed start-up included

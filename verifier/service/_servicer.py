@@ -4,6 +4,7 @@ Every exception is mapped here, so nothing foreign or internal reaches the calle
 
     InvalidApplication (incl. UnknownServiceItem)  → INVALID_ARGUMENT + google.rpc.BadRequest
     AuditUnavailable                               → UNAVAILABLE (no audit, no answer)
+    Overloaded (admission control)                 → RESOURCE_EXHAUSTED + google.rpc.RetryInfo
     anything else                                  → INTERNAL with an error id; logged here
                                                      with its stack, never its message
 
@@ -21,11 +22,15 @@ from types import TracebackType
 from typing import TypeAlias
 
 import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[import-untyped]
+from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 
 from verifier._errors import AuditUnavailable, FieldViolation, InvalidApplication
 from verifier.engine import Verifier
 from verifier.service import _convert
+from verifier.service._admission import AdmissionControl, Overloaded
 from verifier.service._batch import bounded_as_completed
 from verifier.service._description import describe_service_item
 from verifier.service._generated.v1 import verification_pb2 as pb
@@ -46,6 +51,8 @@ class _Failure:
     code: grpc.StatusCode
     message: str
     invalid: InvalidApplication | None = None
+    status: grpc.Status | None = None
+    """The full status (with details) a unary call ends with, when there is more than a code."""
 
 
 def _failure(error: Exception, method: str) -> _Failure:
@@ -56,6 +63,14 @@ def _failure(error: Exception, method: str) -> _Failure:
             grpc.StatusCode.UNAVAILABLE,
             "the audit record could not be written, so no answer was given; retry later",
         )
+    if isinstance(error, Overloaded):
+        message = (
+            "server overloaded: too many verifications in progress; "
+            f"retry after {round(error.retry_after * 1000)} ms"
+        )
+        return _Failure(
+            grpc.StatusCode.RESOURCE_EXHAUSTED, message, status=_overloaded_status(error, message)
+        )
     error_id = uuid.uuid4().hex
     # The stack and the type, never the message: it could quote an application's IDs.
     stack = "".join(traceback.format_tb(error.__traceback__))
@@ -63,6 +78,16 @@ def _failure(error: Exception, method: str) -> _Failure:
         "%s failed with %s (error id %s)\n%s", method, type(error).__name__, error_id, stack
     )
     return _Failure(grpc.StatusCode.INTERNAL, f"internal error (error id {error_id})")
+
+
+def _overloaded_status(error: Overloaded, message: str) -> grpc.Status:
+    """RESOURCE_EXHAUSTED with a google.rpc.RetryInfo saying when to try again."""
+    delay = duration_pb2.Duration()
+    delay.FromMilliseconds(round(error.retry_after * 1000))
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=message, details=[detail])
+    return rpc_status.to_status(status)
 
 
 class _StatusOnError:
@@ -84,11 +109,12 @@ class _StatusOnError:
         if not isinstance(error, Exception) or isinstance(error, grpc.aio.AbortError):
             return  # success, cancellation, or a status the handler chose itself
         failure = _failure(error, self._method)
+        status = failure.status
         if failure.invalid is not None:
+            status = _convert.invalid_argument_status(failure.invalid)
+        if status is not None:
             # grpc-stubs does not declare abort_with_status on the asyncio context yet.
-            await self._context.abort_with_status(  # type: ignore[attr-defined]
-                _convert.invalid_argument_status(failure.invalid)
-            )
+            await self._context.abort_with_status(status)  # type: ignore[attr-defined]
         await self._context.abort(failure.code, failure.message)
 
 
@@ -120,9 +146,17 @@ def _authenticated_system(context: _Context) -> str | None:
 
 
 class VerificationServicer(pb_grpc.VerificationServiceServicer):
-    def __init__(self, verifier: Verifier, *, batch_in_flight: int) -> None:
+    def __init__(
+        self,
+        verifier: Verifier,
+        *,
+        batch_in_flight: int,
+        admission: AdmissionControl | None = None,
+    ) -> None:
+        """``admission``: bounds the verifications running at once (default: unbounded)."""
         self._verifier = verifier
         self._batch_in_flight = batch_in_flight
+        self._admission = admission
         # Items are fixed for the verifier's life: describe them once, at start-up.
         self._items = {
             item.id: _convert.description_to_proto(describe_service_item(item, verifier.catalogue))
@@ -140,9 +174,16 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         # context only parents our spans: it identifies no one and authorises nothing.
         token = otel_context.attach(extract_trace_context(context.invocation_metadata()))
         try:
-            result = await self._verifier.verify(
-                application, caller=caller, timeout=context.time_remaining()
-            )
+            if self._admission is None:
+                result = await self._verifier.verify(
+                    application, caller=caller, timeout=context.time_remaining()
+                )
+            else:
+                async with self._admission.slot(context.time_remaining()):
+                    # The deadline is read again: waiting for the slot spent part of it.
+                    result = await self._verifier.verify(
+                        application, caller=caller, timeout=context.time_remaining()
+                    )
         finally:
             otel_context.detach(token)
         return _convert.result_to_proto(result)
