@@ -72,6 +72,7 @@ async def test_one_verify_span_with_a_child_per_department(
         "verifier.service_item": "school_place",
         "verifier.item_version": result.item_version,
         "verifier.decision": "ELIGIBLE",
+        "verifier.cached_facts": 0,
     }
     assert verify.parent is None
     assert verify.status.status_code is StatusCode.UNSET

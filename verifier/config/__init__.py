@@ -3,7 +3,9 @@
 from verifier.config._settings import (
     AlertsConfig,
     AuditConfig,
+    CacheConfig,
     DepartmentConfig,
+    ResilienceConfig,
     ServerConfig,
     TelemetryConfig,
     VerifierConfig,
@@ -14,7 +16,9 @@ from verifier.config._wiring import build_verifier, create_adapter, ensure_demo_
 __all__ = [
     "AlertsConfig",
     "AuditConfig",
+    "CacheConfig",
     "DepartmentConfig",
+    "ResilienceConfig",
     "ServerConfig",
     "TelemetryConfig",
     "VerifierConfig",

@@ -1,12 +1,18 @@
 """The engine: plans a verification, fans out to departments, evaluates, audits."""
 
+from verifier.engine._cache import CachePolicy, FactCache, InProcessFactCache
 from verifier.engine._planner import DepartmentPlan, plan_departments
+from verifier.engine._resilience_policy import ResiliencePolicy
 from verifier.engine._telemetry import TelemetryProviders
 from verifier.engine._verifier import DEFAULT_TIMEOUT_SECONDS, Verifier
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
+    "CachePolicy",
     "DepartmentPlan",
+    "FactCache",
+    "InProcessFactCache",
+    "ResiliencePolicy",
     "TelemetryProviders",
     "Verifier",
     "plan_departments",

@@ -106,6 +106,9 @@ class VerificationSpan:
     def decided(self, result: VerificationResult) -> None:
         self.labels[DECISION] = result.decision.outcome.value
         self.span.set_attribute(DECISION, result.decision.outcome.value)
+        if self.span.is_recording():
+            cached = sum(1 for fact in result.facts if fact.provenance.cached)
+            self.span.set_attribute("verifier.cached_facts", cached)
 
     def failed(self, error: BaseException) -> None:
         self.labels.pop(DECISION, None)  # not answered after all
@@ -197,7 +200,9 @@ class EngineTelemetry:
             attributes={
                 "verifier.department": plan.department,
                 "verifier.facts": [fact.name for fact in plan.facts],
-                "verifier.cache_hit": False,  # no cache yet: every fact is fetched
+                # Cached facts never reach a department call (they are counted on the
+                # verification's span as verifier.cached_facts): a call is never a hit.
+                "verifier.cache_hit": False,
             },
             record_exception=False,
             set_status_on_exception=False,
