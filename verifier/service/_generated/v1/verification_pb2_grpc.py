@@ -65,7 +65,8 @@ class VerificationServiceServicer:
 
     def Verify(self, request, context):
         """Verifies one application. Errors: INVALID_ARGUMENT (with google.rpc.BadRequest field
-        violations) for bad input, which reaches no department; UNAVAILABLE when the audit
+        violations) for bad input, which reaches no department; RESOURCE_EXHAUSTED (with
+        google.rpc.RetryInfo) when the server is overloaded; UNAVAILABLE when the audit
         record cannot be written (no audit, no answer). A failed or slow department is not an
         error: its facts come back UNKNOWN with a reason, within the call's deadline.
         """
