@@ -7,11 +7,11 @@ from verifier.config._settings import (
     DepartmentConfig,
     ResilienceConfig,
     ServerConfig,
-    TelemetryConfig,
     VerifierConfig,
     load_config,
 )
 from verifier.config._wiring import build_verifier, create_adapter, ensure_demo_city
+from verifier.telemetry._config import TelemetryConfig
 
 __all__ = [
     "AlertsConfig",

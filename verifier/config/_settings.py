@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from verifier._errors import ConfigurationError
 from verifier.engine._resilience_policy import ResiliencePolicy
+from verifier.telemetry._config import TelemetryConfig
 
 DEFAULT_DATA_DIR = Path("var/demo-city")
 
@@ -114,28 +115,6 @@ class ResilienceConfig(ResiliencePolicy):
 
     enabled: bool = True
     """False: each department is asked once per verification, with none of the above."""
-
-
-class TelemetryConfig(BaseModel):
-    """Where spans and metrics go (``VERIFIER_TELEMETRY__EXPORTER=otlp`` …).
-
-    ``none`` sets up nothing of ours: the engine then reports to the host application's
-    global OpenTelemetry providers if it installed any, and costs next to nothing if not.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    exporter: Literal["none", "console", "jsonl", "otlp"] = "none"
-    jsonl_path: Path | None = None
-    """The JSON Lines file (spans and metrics); defaults to
-    ``<data_dir>/telemetry/telemetry.jsonl``."""
-    otlp_endpoint: str | None = None
-    """An OTLP/HTTP collector's base URL (``/v1/traces`` and ``/v1/metrics`` are appended);
-    if unset, the exporter's own default and ``OTEL_EXPORTER_OTLP_*`` variables apply."""
-    service_name: str = Field(default="onestop-verifier", min_length=1)
-    sample_ratio: float = Field(default=1.0, ge=0, le=1)
-    """Share of verifications traced (a caller's sampled trace is always continued)."""
-    metric_export_interval_seconds: float = Field(default=60.0, gt=0)
 
 
 class AlertsConfig(BaseModel):

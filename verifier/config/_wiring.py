@@ -30,13 +30,13 @@ from verifier.catalogue import Catalogue, SharingClass, load_catalogue
 from verifier.config._settings import (
     CacheConfig,
     ResilienceConfig,
-    TelemetryConfig,
     VerifierConfig,
 )
 from verifier.engine import Verifier
 from verifier.engine._cache import CachePolicy
 from verifier.rules import load_service_items
 from verifier.telemetry import TelemetryHandle, configure_telemetry
+from verifier.telemetry._config import TelemetryConfig
 
 ADAPTER_GROUP = "verifier.adapters"
 DEMO_DATA_GROUP = "verifier.demo_data"

@@ -38,8 +38,7 @@ from verifier._errors import ConfigurationError
 from verifier.telemetry._jsonl import JsonLinesMetricExporter, JsonLinesSpanExporter
 
 if TYPE_CHECKING:
-    # Only for annotations: the configuration edge imports this package, not the reverse.
-    from verifier.config._settings import TelemetryConfig
+    from verifier.telemetry._config import TelemetryConfig
 
 DEFAULT_SERVICE_NAME = "onestop-verifier"
 
