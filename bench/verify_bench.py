@@ -2,13 +2,16 @@
 
     python bench/verify_bench.py [--people 10000] [--iterations 3000]
 
-Three measurements in one run, over the demo city's sample applications (every item and
+Measurements in one run, over the demo city's sample applications (every item and
 outcome), one verification at a time:
 
 - baseline: the same department queries the engine would send, awaited one after another
   on the same adapters, with no engine around them (no planning, checking, rule, audit);
 - verify, audit without fsync: the engine's own work (the audit line is written, not synced);
-- verify, audit with fsync: what a caller gets by default (durable before the answer).
+- verify, audit with fsync: what a caller gets by default (durable before the answer);
+- cache off, resilience off / on: audit without fsync and the fact cache off, so every
+  verification asks its departments, with ``resilience.enabled`` false, then true (its
+  defaults): the difference is the resilience pipeline's fault-free overhead.
 
 Timings drift on a shared 2-core machine: compare the ratios within one run.
 """
@@ -67,12 +70,20 @@ async def run(data_dir: Path, iterations: int) -> dict[str, list[float]]:
     samples = json.loads((data_dir / "samples.json").read_text(encoding="utf-8"))["samples"]
     applications = [verifier.parse_application(s["application"]) for s in samples]
     results: dict[str, list[float]] = {}
-    for label, fsync in (
-        ("verify, audit without fsync", False),
-        ("verify, audit with fsync", True),
+    for label, fsync, overrides in (
+        ("verify, audit without fsync", False, {}),
+        ("verify, audit with fsync", True, {}),
+        (
+            "cache off, resilience off",
+            False,
+            {"cache": {"enabled": False}, "resilience": {"enabled": False}},
+        ),
+        ("cache off, resilience on", False, {"cache": {"enabled": False}}),
     ):
         config = verifier.load_config(
-            data_dir=data_dir, audit={"fsync": fsync, "directory": data_dir / f"audit-{fsync}"}
+            data_dir=data_dir,
+            audit={"fsync": fsync, "directory": data_dir / f"audit-{label.replace(' ', '_')}"},
+            **overrides,
         )
         async with verifier.build_verifier(config) as engine:
             if not results:

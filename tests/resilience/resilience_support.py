@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from adapters.demo_city import DemoCityManifest
 from adapters.http import HttpDepartmentAdapter, settings_from
 from adapters.simulator import RunningSimulators
 from verifier import Application, VerificationResult, parse_application
-from verifier.adapter import DepartmentAdapter, MockAdapter
+from verifier.adapter import DepartmentAdapter, DepartmentQuery, FactRequest, MockAdapter
 from verifier.audit import ChainedAuditLog, Pseudonymiser, load_or_create_signing_key
 from verifier.catalogue import load_catalogue
 from verifier.engine import Verifier
@@ -84,3 +85,9 @@ def calls_to(result: VerificationResult, department: str) -> int:
 def mock(department: str, **options: Any) -> MockAdapter:
     """A mock department answering the eligible values, with ``MockAdapter`` options."""
     return MockAdapter(department, values=ELIGIBLE_FACTS[department], **options)
+
+
+def housing_query(subject: str = "x") -> DepartmentQuery:
+    """A one-fact housing query, for tests that drive the pipeline directly."""
+    request = FactRequest("homes", "homes_owned_in_city", {"subject": subject})
+    return DepartmentQuery("housing", date(2026, 8, 31), (request,))

@@ -38,15 +38,31 @@ class CircuitBreaker:
     """Ask ``admit()`` before a call; report its end with ``succeeded``, ``failed`` or
     ``abandoned`` (no verdict: the caller went away), passing what ``admit`` returned."""
 
-    __slots__ = ("_clock", "_failures", "_opened_at", "_policy", "_state", "_trials")
+    __slots__ = (
+        "_clock",
+        "_failures",
+        "_opened_at",
+        "_policy",
+        "_state",
+        "_trials",
+        "on_change",
+    )
 
-    def __init__(self, policy: BreakerPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        policy: BreakerPolicy,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[BreakerState], object] | None = None,
+    ) -> None:
         self._policy = policy
         self._clock = clock
         self._state = BreakerState.CLOSED
         self._failures = 0
         self._opened_at = 0.0
         self._trials = 0
+        self.on_change = on_change
+        """Called with the new state on every transition. Open → half-open happens when the
+        state is next read after ``open_seconds``, whoever reads it."""
 
     @property
     def state(self) -> BreakerState:
@@ -54,8 +70,8 @@ class CircuitBreaker:
             self._state is BreakerState.OPEN
             and self._clock() - self._opened_at >= self._policy.open_seconds
         ):
-            self._state = BreakerState.HALF_OPEN
             self._trials = 0
+            self._become(BreakerState.HALF_OPEN)
         return self._state
 
     def admit(self) -> bool | None:
@@ -74,7 +90,7 @@ class CircuitBreaker:
         # A late answer to a call admitted before the circuit opened proves little: only
         # a trial closes it.
         if trial and self._state is BreakerState.HALF_OPEN:
-            self._state = BreakerState.CLOSED
+            self._become(BreakerState.CLOSED)
         if self._state is BreakerState.CLOSED:
             self._failures = 0
 
@@ -96,6 +112,11 @@ class CircuitBreaker:
             self._trials -= 1
 
     def _open(self) -> None:
-        self._state = BreakerState.OPEN
         self._opened_at = self._clock()
         self._failures = 0
+        self._become(BreakerState.OPEN)
+
+    def _become(self, state: BreakerState) -> None:
+        self._state = state
+        if self.on_change is not None:
+            self.on_change(state)

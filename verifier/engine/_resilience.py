@@ -18,19 +18,22 @@ deadline would have to cancel it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator
+from typing import Any, Generic, TypeVar, cast
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from verifier._errors import DepartmentAnswerInvalid, DepartmentError
 from verifier.adapter import DepartmentAdapter, DepartmentAnswer, DepartmentQuery
-from verifier.engine._breaker import GAUGE_VALUE, CircuitBreaker
+from verifier.engine._breaker import GAUGE_VALUE, BreakerState, CircuitBreaker
 from verifier.engine._bulkhead import Bulkhead, BulkheadFull
-from verifier.engine._coalescing import Coalescer, query_key
+from verifier.engine._coalescing import Coalescer, InlineHint, query_key
 from verifier.engine._hedging import LatencyTracker, hedge_delay, hedged
 from verifier.engine._resilience_call import CallReport, CallState
 from verifier.engine._resilience_policy import DepartmentPolicy, ResiliencePolicy
@@ -39,6 +42,11 @@ from verifier.engine._telemetry import INSTRUMENTATION_NAME
 from verifier.model import CallOutcome
 
 logger = logging.getLogger("verifier.engine")
+
+T = TypeVar("T")
+
+BreakerWatcher = Callable[[str, str], object]
+"""Told ``(department, state)`` on each breaker transition; see ``Resilience.watch_breakers``."""
 
 CIRCUIT_OPEN = "CircuitOpen"
 BULKHEAD_FULL = "BulkheadFull"
@@ -49,14 +57,21 @@ class DepartmentGuard:
     """One department's breaker, bulkhead, retry budget and latency record."""
 
     def __init__(
-        self, department: str, policy: DepartmentPolicy, clock: Callable[[], float]
+        self,
+        department: str,
+        policy: DepartmentPolicy,
+        clock: Callable[[], float],
+        on_breaker_change: Callable[[BreakerState], object] | None = None,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.department = department
         self.policy = policy
-        self.breaker = CircuitBreaker(policy.breaker, clock)
+        self._timer = timer
+        self.breaker = CircuitBreaker(policy.breaker, clock, on_breaker_change)
         self.bulkhead = Bulkhead(policy.bulkhead)
         self.budget = RetryBudget(policy.retry, clock)
         self.latency = LatencyTracker()
+        self.inline = InlineHint()
 
     async def run(
         self, adapter: DepartmentAdapter, query: DepartmentQuery, state: CallState
@@ -64,24 +79,27 @@ class DepartmentGuard:
         trial = self.breaker.admit()
         if trial is None:
             return CallReport(CallOutcome.ERROR, error_type=CIRCUIT_OPEN, unavailable=True)
-        timeout = asyncio.timeout_at(state.at)
-        acquired = False
+        # The work is stepped once by hand: an answer that comes without suspending (an
+        # in-process department) needs no timer; one that suspends continues under the
+        # call's timeout, in this same task, exactly as if it had been awaited.
+        work = self._work(adapter, query, state)
+        timeout: asyncio.Timeout | None = None
         try:
-            async with timeout:
-                state.timeout = timeout
-                await self.bulkhead.acquire()
-                acquired = True
-                answer = await with_retries(
-                    self._attempts(adapter, query, state),
-                    self.policy.retry,
-                    self.budget,
-                    lambda: state.at,
-                )
+            try:
+                awaited = work.send(None)
+            except StopIteration as done:
+                answer: DepartmentAnswer = done.value
+            else:
+                state.suspended = True
+                timeout = asyncio.timeout_at(state.at)
+                async with timeout:
+                    state.timeout = timeout
+                    answer = await _Resumed(work, awaited)
         except BulkheadFull:
             self.breaker.abandoned(trial)
             return CallReport(CallOutcome.ERROR, error_type=BULKHEAD_FULL, unavailable=True)
         except TimeoutError as exc:
-            if not timeout.expired():
+            if timeout is None or not timeout.expired():
                 return self._raised(exc, trial, state)
             # Out of time: a failure if the department was asked, else no verdict on it.
             (self.breaker.failed if state.attempts else self.breaker.abandoned)(trial)
@@ -106,10 +124,23 @@ class DepartmentGuard:
             return self._raised(exc, trial, state)
         finally:
             state.timeout = None
-            if acquired:
-                self.bulkhead.release()
         self.breaker.succeeded(trial)
         return CallReport(CallOutcome.OK, answer, state.attempts)
+
+    async def _work(
+        self, adapter: DepartmentAdapter, query: DepartmentQuery, state: CallState
+    ) -> DepartmentAnswer:
+        """The call once admitted: a bulkhead slot, then the attempts."""
+        await self.bulkhead.acquire()
+        try:
+            return await with_retries(
+                self._attempts(adapter, query, state),
+                self.policy.retry,
+                self.budget,
+                lambda: state.at,
+            )
+        finally:
+            self.bulkhead.release()
 
     def _attempts(
         self, adapter: DepartmentAdapter, query: DepartmentQuery, state: CallState
@@ -117,14 +148,15 @@ class DepartmentGuard:
         """One attempt (hedged if the policy says so), counting backend calls in ``state``."""
         hedging = self.policy.hedging.enabled
         latency = self.latency
+        timer = self._timer
 
         async def attempt() -> DepartmentAnswer:
             state.attempts += 1
             if not hedging:
                 return await adapter.fetch(query)
-            started = time.perf_counter()
+            started = timer()
             answer = await adapter.fetch(query)
-            latency.observe(time.perf_counter() - started)
+            latency.observe(timer() - started)
             return answer
 
         delay = hedge_delay(self.policy.hedging, latency)
@@ -149,11 +181,21 @@ class Resilience:
         departments: Iterable[str],
         *,
         clock: Callable[[], float] = time.monotonic,
+        timer: Callable[[], float] = time.perf_counter,
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
+        """``clock``: the breakers' and retry budgets' time; ``timer``: what attempt
+        durations (the hedging p95) are measured with. Both injectable for tests."""
         self.policy = policy
+        self._watchers: list[BreakerWatcher] = []
         self.guards = {
-            department: DepartmentGuard(department, policy.for_department(department), clock)
+            department: DepartmentGuard(
+                department,
+                policy.for_department(department),
+                clock,
+                functools.partial(self._breaker_changed, department),
+                timer,
+            )
             for department in departments
         }
         self.coalescer = Coalescer()
@@ -169,6 +211,37 @@ class Resilience:
         """Department → ``closed`` / ``open`` / ``half_open``."""
         return {name: guard.breaker.state.value for name, guard in self.guards.items()}
 
+    def watch_breakers(self, watcher: BreakerWatcher) -> Callable[[], None]:
+        """Call ``watcher(department, state)`` (``closed`` / ``open`` / ``half_open``) on
+        every breaker transition, until the returned function is called. It is called where
+        the transition happens: usually the event loop, but a metrics reader's thread may
+        be the one to notice an open circuit's time is up.
+
+        Once a circuit opens, it is read again after ``open_seconds`` (on the running loop),
+        so that watchers hear of half-open on time even with no traffic to notice it."""
+        self._watchers.append(watcher)
+
+        def unwatch() -> None:
+            with contextlib.suppress(ValueError):
+                self._watchers.remove(watcher)
+
+        return unwatch
+
+    def _breaker_changed(self, department: str, state: BreakerState) -> None:
+        for watcher in tuple(self._watchers):
+            try:
+                watcher(department, state.value)
+            except Exception:  # a watcher's bug must not fail the department call
+                logger.exception("breaker watcher failed")
+        if state is not BreakerState.OPEN or not self._watchers:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on a loop: the next read will notice
+            return
+        breaker = self.guards[department].breaker
+        loop.call_later(self.guards[department].policy.breaker.open_seconds, lambda: breaker.state)
+
     async def call(
         self, adapter: DepartmentAdapter, query: DepartmentQuery, deadline: float
     ) -> tuple[CallReport, bool]:
@@ -180,8 +253,38 @@ class Resilience:
         if not guard.policy.coalescing:
             return await guard.run(adapter, query, CallState(end)), True
         return await self.coalescer.join(
-            query_key(query), end, lambda state: guard.run(adapter, query, state)
+            query_key(query), end, lambda state: guard.run(adapter, query, state), guard.inline
         )
+
+
+class _Resumed(Generic[T]):
+    """Awaits a coroutine already stepped once by hand (it is waiting on ``awaited``) as
+    ``await`` would have: what it yields goes to the task, what the task sends or throws
+    (a cancellation) goes back to it."""
+
+    __slots__ = ("_awaited", "_coro")
+
+    def __init__(self, coro: Coroutine[Any, Any, T], awaited: object) -> None:
+        self._coro = coro
+        self._awaited = awaited
+
+    def __await__(self) -> Generator[Any, None, T]:
+        coro, awaited = self._coro, self._awaited
+        while True:
+            thrown: BaseException | None = None
+            try:
+                yield awaited
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # what the awaited future raised (a cancellation)
+                thrown = exc
+            try:
+                awaited = coro.send(None) if thrown is None else coro.throw(thrown)
+            except StopIteration as done:
+                return cast(T, done.value)
+            finally:
+                del thrown  # no reference cycle through the traceback
 
 
 def _breaker_gauge(

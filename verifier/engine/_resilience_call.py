@@ -23,13 +23,16 @@ class CallReport:
 
 
 class CallState:
-    """A call's end (``loop.time()``), which coalesced waiters may extend, and its attempts."""
+    """A call's end (``loop.time()``), which coalesced waiters may extend, its attempts, and
+    whether it had to wait for anything (set by whoever runs the call; if it stays False,
+    the next call to the department runs inline and unshared: ``_coalescing``)."""
 
-    __slots__ = ("at", "attempts", "timeout")
+    __slots__ = ("at", "attempts", "suspended", "timeout")
 
     def __init__(self, at: float) -> None:
         self.at = at
         self.attempts = 0
+        self.suspended = False
         self.timeout: asyncio.Timeout | None = None
 
     def extend(self, at: float) -> None:

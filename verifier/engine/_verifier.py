@@ -125,6 +125,14 @@ class Verifier:
             return dict.fromkeys(self.adapters, "closed")
         return self._resilience.breaker_states()
 
+    def watch_breakers(self, watcher: Callable[[str, str], None]) -> Callable[[], None]:
+        """Call ``watcher(department, state)`` on every circuit-breaker transition until
+        the returned function is called (for health details); a verifier without a
+        resilience policy has no breakers, and the watcher is never called."""
+        if self._resilience is None:
+            return lambda: None
+        return self._resilience.watch_breakers(watcher)
+
     async def start(self) -> None:
         await asyncio.gather(*(adapter.start() for adapter in self.adapters.values()))
 

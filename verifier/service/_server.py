@@ -2,7 +2,8 @@
 
 create_server   the server with the verification, health and reflection services,
                 its limits, bound to an address — health NOT_SERVING until
-mark_serving    says the verifier is started;
+mark_serving    says the verifier is started (then each department's health name
+                follows its circuit breaker);
 graceful_shutdown  health NOT_SERVING → finish in-flight calls (within ``grace``) →
                 close the verifier;
 serve           all of the above, with SIGTERM / SIGINT starting the shutdown.
@@ -47,12 +48,79 @@ DEFAULT_QUEUE_TIMEOUT_MS = 100
 
 _HEALTH_SERVICES = ("", SERVICE_NAME)
 """Health is reported for the whole server ("") and for the verification service."""
+DEPARTMENT_HEALTH_PREFIX = f"{SERVICE_NAME}/department/"
+"""Each department's health name is this followed by the department (``department_health``).
+SERVING while its circuit breaker is closed or half-open, NOT_SERVING while it is open. The
+server's own statuses stay SERVING meanwhile: one department down degrades answers (its
+facts are UNKNOWN), it does not make the service unhealthy."""
 
-# The health servicer of each server create_server made, so that mark_serving and
-# graceful_shutdown can reach it knowing only the server.
-_health_of: weakref.WeakKeyDictionary[grpc.aio.Server, health_aio.HealthServicer] = (
-    weakref.WeakKeyDictionary()
-)
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def department_health(department: str) -> str:
+    """The health service name that tells whether ``department``'s circuit is open."""
+    return DEPARTMENT_HEALTH_PREFIX + department
+
+
+class _ServerHealth:
+    """A server's health servicer, and the breaker watch that keeps its department statuses
+    current."""
+
+    def __init__(self, servicer: health_aio.HealthServicer, verifier: Verifier) -> None:
+        self.servicer = servicer
+        self._verifier = verifier
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unwatch: Callable[[], None] | None = None
+        self._sync_due = False
+        self._syncing: set[asyncio.Task[None]] = set()
+
+    def departments(self) -> list[str]:
+        return [department_health(name) for name in self._verifier.breaker_states()]
+
+    async def follow_breakers(self) -> None:
+        """Set each department's status now, and again after every breaker transition."""
+        self._loop = asyncio.get_running_loop()
+        # A verifier built without a resilience policy has no breakers: every department
+        # then stays SERVING.
+        if self._unwatch is None:
+            self._unwatch = self._verifier.watch_breakers(self._changed)
+        await self._sync()
+
+    async def stop_following(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        for task in self._syncing:
+            task.cancel()
+        await asyncio.gather(*self._syncing, return_exceptions=True)
+
+    def _changed(self, department: str, state: str) -> None:
+        # Any thread: a metrics reader may be the one to notice an open circuit's time is up.
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+                loop.call_soon_threadsafe(self._sync_soon)
+
+    def _sync_soon(self) -> None:
+        if self._sync_due:
+            return
+        self._sync_due = True
+        task = asyncio.get_running_loop().create_task(self._sync())
+        self._syncing.add(task)
+        task.add_done_callback(self._syncing.discard)
+
+    async def _sync(self) -> None:
+        # The current states, not the reported transition: statuses cannot end out of order.
+        self._sync_due = False
+        for department, state in self._verifier.breaker_states().items():
+            status = _NOT_SERVING if state == "open" else _SERVING
+            await self.servicer.set(department_health(department), status)
+
+
+# The health of each server create_server made, so that mark_serving and graceful_shutdown
+# can reach it knowing only the server.
+_health_of: weakref.WeakKeyDictionary[grpc.aio.Server, _ServerHealth] = weakref.WeakKeyDictionary()
 
 
 async def create_server(
@@ -105,10 +173,10 @@ async def create_server(
         VerificationServicer(verifier, batch_in_flight=batch_in_flight, admission=admission),
         server,
     )
-    health = health_aio.HealthServicer()
-    for service in _HEALTH_SERVICES:
-        await health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    health = _ServerHealth(health_aio.HealthServicer(), verifier)
+    for service in (*_HEALTH_SERVICES, *health.departments()):
+        await health.servicer.set(service, _NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, grpc_health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
@@ -117,10 +185,12 @@ async def create_server(
 
 
 async def mark_serving(server: grpc.aio.Server) -> None:
-    """Health SERVING: call once the verifier behind ``server`` is started."""
+    """Health SERVING: call once the verifier behind ``server`` is started. From then on each
+    department's status follows its circuit breaker (``DEPARTMENT_HEALTH_PREFIX``)."""
     health = _health_of[server]
     for service in _HEALTH_SERVICES:
-        await health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        await health.servicer.set(service, _SERVING)
+    await health.follow_breakers()
 
 
 async def graceful_shutdown(
@@ -133,7 +203,8 @@ async def graceful_shutdown(
     """
     health = _health_of.get(server)
     if health is not None:
-        await health.enter_graceful_shutdown()
+        await health.servicer.enter_graceful_shutdown()  # every status, departments included
+        await health.stop_following()
     try:
         await server.stop(grace)
     finally:
