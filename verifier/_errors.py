@@ -48,7 +48,8 @@ class UnknownServiceItem(InvalidApplication):
 
     def __init__(self, item_id: str) -> None:
         self.item_id = item_id
-        super().__init__([FieldViolation("service_item", f"unknown service item {item_id!r}")])
+        # The name is not repeated: a caller's free text could carry personal data.
+        super().__init__([FieldViolation("service_item", "unknown service item")])
 
 
 class CatalogueError(VerifierError):

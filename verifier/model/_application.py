@@ -24,8 +24,12 @@ from verifier._errors import FieldViolation, InvalidApplication
 from verifier.model._identifiers import parse_credit_code, parse_resident_id
 
 # C0/C1 controls, and the Unicode line/paragraph separators that split a log line in some
-# readers: free text must never be able to forge a record boundary in a log.
-_FORBIDDEN_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# readers: free text must never be able to forge a record boundary in a log. Also the
+# bidirectional formatting characters (embeddings, overrides, isolates, marks), which can
+# make a log line or an audit report display in an order other than the one stored.
+_FORBIDDEN_TEXT = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def _clean_text(value: str) -> str:
@@ -43,6 +47,7 @@ def _text(max_length: int) -> Any:
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 """Lower-case snake_case names: service items, roles, parameters, facts."""
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,63}")  # the same, for fullmatch
 
 ParameterText = Annotated[str, AfterValidator(_clean_text), StringConstraints(max_length=256)]
 ParameterValue = ParameterText | int | bool
@@ -121,18 +126,43 @@ def parse_application(data: Mapping[str, Any]) -> Application:
 def violations_from(exc: ValidationError) -> list[FieldViolation]:
     """Translate pydantic's errors into field paths like ``subjects[1].id``.
 
-    Only the message is kept, never the input value: it could be a full ID number.
+    Only the message is kept, never the input value: it could be a full ID number. Nor is
+    a parameter name that is not an identifier put in a path: it is input too.
     """
     errors = exc.errors(include_input=False, include_url=False)
     item_error_parents = {error["loc"][:-1] for error in errors if len(error["loc"]) > 1}
     item_error_parents |= {error["loc"][:-2] for error in errors if len(error["loc"]) > 2}
-    violations = []
+    violations: list[FieldViolation] = []
     for error in errors:
         if error["type"] == "too_short" and error["loc"] in item_error_parents:
             continue  # pydantic counts only the valid items: "at least 1" is not the problem
-        path = ""
-        for part in error["loc"]:
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
         message = str(error["msg"]).removeprefix("Value error, ")
-        violations.append(FieldViolation(path or "application", message))
+        loc = error["loc"]
+        if loc[:1] == ("parameters",) and len(loc) > 1:
+            violation = _parameter_violation(loc, message)
+        else:
+            path = ""
+            for part in loc:
+                path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+            violation = FieldViolation(path or "application", message)
+        if violation is not None and violation not in violations:
+            violations.append(violation)
     return violations
+
+
+def _parameter_violation(loc: tuple[int | str, ...], message: str) -> FieldViolation | None:
+    """``parameters.<name>``, one per parameter, whichever member of its union failed.
+
+    pydantic locates an error in a value as (parameters, name, union member), one error
+    per member; the member's name is an internal (it can even hold a memory address).
+    """
+    name = loc[1]
+    if not isinstance(name, str) or _IDENTIFIER.fullmatch(name) is None:
+        if loc[-1] != "[key]":
+            return None  # the value under a bad name: the name's own error says enough
+        return FieldViolation("parameters", f"a name is not a lower-case identifier: {message}")
+    if len(loc) > 2 and loc[2] in ("int", "bool"):
+        return None  # the string member's error comes first and is the one to read
+    if message == "Input should be a valid string":
+        message = "must be a string, an integer or a boolean"
+    return FieldViolation(f"parameters.{name}", message)

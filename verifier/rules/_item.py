@@ -85,7 +85,9 @@ class ParameterDefinition(BaseModel):
         if self.pattern is not None:
             # Compiled once here: validate_application runs on every request.
             try:
-                self._compiled = re.compile(self.pattern)
+                # ASCII: a pattern like ^\d{6}$ must not accept full-width or Arabic-Indic
+                # digits, which departments would not recognise as the same code.
+                self._compiled = re.compile(self.pattern, re.ASCII)
             except re.error as exc:
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
         return self

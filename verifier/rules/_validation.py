@@ -45,7 +45,7 @@ def _subject_violations(
             violations.append(
                 FieldViolation(
                     f"subjects[{index}].role",
-                    f"role {subject.role!r} is not defined for service item {item.id!r}",
+                    f"role is not defined for service item {item.id!r}",
                 )
             )
         elif subject.role in seen:

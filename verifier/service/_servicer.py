@@ -31,7 +31,7 @@ from verifier._errors import AuditUnavailable, FieldViolation, InvalidApplicatio
 from verifier.engine import Verifier
 from verifier.service import _convert
 from verifier.service._admission import AdmissionControl, Overloaded
-from verifier.service._batch import bounded_as_completed
+from verifier.service._batch import BatchTooLarge, bounded_as_completed
 from verifier.service._description import describe_service_item
 from verifier.service._generated.v1 import verification_pb2 as pb
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
@@ -207,10 +207,14 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
                 return pb.VerifyBatchResponse(client_id=item.client_id, error=_batch_error(failure))
             return pb.VerifyBatchResponse(client_id=item.client_id, result=result)
 
-        async for response in bounded_as_completed(
-            request_iterator, verify_one, limit=self._batch_in_flight
-        ):
-            yield response
+        try:
+            async for response in bounded_as_completed(
+                request_iterator, verify_one, limit=self._batch_in_flight
+            ):
+                yield response
+        except BatchTooLarge as error:
+            # Every result before the limit has been sent; the rest reached no department.
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
 
     async def ListServiceItems(  # noqa: N802 - the generated servicer's name
         self, request: pb.ListServiceItemsRequest, context: _Context

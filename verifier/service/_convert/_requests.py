@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, cast
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, unknown_fields
+from google.protobuf import message as pb_message
 from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from grpc_status import rpc_status
 from pydantic import ValidationError
@@ -44,7 +46,11 @@ def application_from_proto(message: pb.VerifyRequest) -> Application:
         text = getattr(message, name)
         if text:  # proto3 has no absent strings: empty means "not given"
             data[name] = text
+    _check_unknown_fields(message, "application", violations)
+    for index, subject in enumerate(message.subjects):
+        _check_unknown_fields(subject, f"subjects[{index}]", violations)
     if message.HasField("reference_date"):
+        _check_unknown_fields(message.reference_date, "reference_date", violations)
         try:
             data["reference_date"] = date_from_proto(message.reference_date)
         except ValueError:
@@ -56,6 +62,19 @@ def application_from_proto(message: pb.VerifyRequest) -> Application:
     if violations:
         raise InvalidApplication(violations)
     return application
+
+
+def _check_unknown_fields(
+    message: pb_message.Message, path: str, violations: list[FieldViolation]
+) -> None:
+    """Refuse fields this API does not define: protobuf keeps them quietly, and a field
+    the caller thinks is honoured (a newer client's, a typo in a hand-built message)
+    must not be silently ignored. Numbers only: an unknown field's value is never read."""
+    found = unknown_fields.UnknownFieldSet(message)
+    numbers = sorted({found[index].field_number for index in range(len(found))})
+    if numbers:
+        listed = ", ".join(str(number) for number in numbers)
+        violations.append(FieldViolation(path, f"unknown field number(s) {listed}"))
 
 
 def _subject_data(
@@ -70,12 +89,24 @@ def _subject_data(
     return data
 
 
+_PARAMETER_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_BAD_PARAMETER_NAME = "a parameter name is not a lower-case identifier (a-z, 0-9, _; at most 64)"
+
+
 def _parameters_data(
     message: pb.VerifyRequest, violations: list[FieldViolation]
 ) -> dict[str, str | int | bool]:
     parameters: dict[str, str | int | bool] = {}
-    for name in sorted(message.parameters):
+    names = sorted(message.parameters)
+    if any(_PARAMETER_NAME.fullmatch(name) is None for name in names):
+        # A map key is input: it could be an ID number or hold a line break, so it never
+        # goes into a field path (as ``parameters.<name>``) or a message.
+        violations.append(FieldViolation("parameters", _BAD_PARAMETER_NAME))
+    for name in names:
+        if _PARAMETER_NAME.fullmatch(name) is None:
+            continue
         value = message.parameters[name]
+        _check_unknown_fields(value, f"parameters.{name}", violations)
         which = value.WhichOneof("value")
         if which is None:
             violations.append(FieldViolation(f"parameters.{name}", "no value given"))
@@ -86,18 +117,21 @@ def _parameters_data(
 
 def caller_from_proto(message: pb.Caller, *, authenticated_system: str | None) -> CallerIdentity:
     """The caller to record: the TLS-authenticated system if any, else the declared one."""
+    violations: list[FieldViolation] = []
+    _check_unknown_fields(message, "caller", violations)
     try:
-        return CallerIdentity(
+        caller = CallerIdentity(
             system=authenticated_system or message.system,
             department=message.department or None,
         )
     except ValidationError as exc:
-        raise InvalidApplication(
-            [
-                FieldViolation(f"caller.{violation.field}", violation.description)
-                for violation in violations_from(exc)
-            ]
-        ) from None
+        violations.extend(
+            FieldViolation(f"caller.{violation.field}", violation.description)
+            for violation in violations_from(exc)
+        )
+    if violations:
+        raise InvalidApplication(violations)
+    return caller
 
 
 def verify_request_from_proto(
