@@ -212,13 +212,6 @@ def test_fuzzed_requests_over_grpc_get_ok_or_invalid_argument(
     assert codes[grpc.StatusCode.INVALID_ARGUMENT] > 0, codes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a request whose string field is not UTF-8 fails protobuf parsing in grpc's "
-    "deserializer, which answers UNKNOWN before any handler runs; mapping it to "
-    "INVALID_ARGUMENT needs the server's handler registration (verifier/service/_server.py "
-    "or _servicer.py), outside this change",
-)
 async def test_invalid_utf8_on_the_wire_is_invalid_argument(
     make_test_verifier: MakeVerifier, tmp_path: Path
 ) -> None:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeAlias
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
@@ -40,6 +41,32 @@ from verifier.telemetry import extract_trace_context
 logger = logging.getLogger("verifier.service")
 
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["VerificationService"].full_name
+
+
+class Undecodable:
+    """A request whose bytes did not parse as its message (e.g. a string that is not UTF-8)."""
+
+
+UNDECODABLE = Undecodable()
+_UNDECODABLE_VIOLATION = FieldViolation(
+    "request", "not a valid message of this RPC's request type (malformed protobuf or text)"
+)
+
+
+def lenient_parser(
+    message_type: type[pb.VerifyRequest] | type[pb.VerifyBatchRequest],
+) -> Callable[[bytes], object]:
+    """A request deserializer that answers ``UNDECODABLE`` instead of raising, so that the
+    handler can refuse the request with INVALID_ARGUMENT (grpc would answer UNKNOWN)."""
+
+    def parse(raw: bytes) -> object:
+        try:
+            return message_type.FromString(raw)
+        except DecodeError:
+            return UNDECODABLE
+
+    return parse
+
 
 _Context: TypeAlias = "grpc.aio.ServicerContext[object, object]"
 
@@ -189,15 +216,22 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         return _convert.result_to_proto(result)
 
     async def Verify(  # noqa: N802 - the generated servicer's name
-        self, request: pb.VerifyRequest, context: _Context
+        self, request: pb.VerifyRequest | Undecodable, context: _Context
     ) -> pb.VerifyResponse:
         async with _StatusOnError(context, "Verify"):
+            if isinstance(request, Undecodable):
+                raise InvalidApplication([_UNDECODABLE_VIOLATION])
             return await self._verify(request, context)
 
     async def VerifyBatch(  # noqa: N802 - the generated servicer's name
-        self, request_iterator: AsyncIterator[pb.VerifyBatchRequest], context: _Context
+        self,
+        request_iterator: AsyncIterator[pb.VerifyBatchRequest | Undecodable],
+        context: _Context,
     ) -> AsyncIterator[pb.VerifyBatchResponse]:
-        async def verify_one(item: pb.VerifyBatchRequest) -> pb.VerifyBatchResponse:
+        async def verify_one(item: pb.VerifyBatchRequest | Undecodable) -> pb.VerifyBatchResponse:
+            if isinstance(item, Undecodable):  # no client_id can be read from it
+                failure = _failure(InvalidApplication([_UNDECODABLE_VIOLATION]), "VerifyBatch")
+                return pb.VerifyBatchResponse(error=_batch_error(failure))
             if not item.client_id:
                 return pb.VerifyBatchResponse(error=_MISSING_CLIENT_ID)
             try:
