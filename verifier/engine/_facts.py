@@ -47,7 +47,9 @@ def fact_results(
     call_outcome = outcome.outcome
     for bound in outcome.plan.facts:
         if answer is None:
-            value: FactValue | UnknownReason = _REASON_FOR_CALL[outcome.outcome]
+            value: FactValue | UnknownReason = (
+                outcome.unknown_reason or _REASON_FOR_CALL[outcome.outcome]
+            )
         else:
             value = checked_value(bound.definition, answer.facts.get(bound.name))
             if value is UnknownReason.INVALID_ANSWER:

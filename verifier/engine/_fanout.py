@@ -25,7 +25,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from verifier._errors import DepartmentError
-from verifier.adapter import DepartmentAdapter, DepartmentAnswer, Unknown
+from verifier.adapter import DepartmentAdapter, DepartmentAnswer
 from verifier.engine._planner import DepartmentPlan
 from verifier.engine._resilience import Resilience
 from verifier.engine._telemetry import EngineTelemetry
@@ -44,8 +44,9 @@ class DepartmentOutcome:
     outcome: CallOutcome
     duration_ms: float
     answer: DepartmentAnswer | None = None
-    """For a call not attempted (circuit open, bulkhead full), the engine's own answer:
-    every fact ``Unknown(DEPARTMENT_UNAVAILABLE)``, so the facts carry that reason."""
+    unknown_reason: UnknownReason | None = None
+    """Why the facts are UNKNOWN when no answer came, if the call outcome alone does not say
+    (a call not attempted because the circuit is open or the bulkhead full)."""
     attempts: int = 1
     """Backend calls this verification made (hedges included; 0 when it shared another
     verification's call or made none)."""
@@ -145,17 +146,13 @@ async def _guarded_call(
         plan,
         report.outcome,
         duration_ms,
-        _unavailable(plan) if report.unavailable else report.answer,
+        report.answer,
+        unknown_reason=UnknownReason.DEPARTMENT_UNAVAILABLE if report.unavailable else None,
         attempts=report.attempts if made_the_call else 0,
         span=span,
         error_type=report.error_type,
         ended_ns=time.time_ns(),
     )
-
-
-def _unavailable(plan: DepartmentPlan) -> DepartmentAnswer:
-    unavailable = Unknown(UnknownReason.DEPARTMENT_UNAVAILABLE)
-    return DepartmentAnswer(facts=dict.fromkeys((r.key for r in plan.query.requests), unavailable))
 
 
 def _timed_out(
