@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from support import TEST_PSEUDONYM_KEY, MakeVerifier, mock_departments
+from support import SMALL_CITY_PEOPLE, TEST_PSEUDONYM_KEY, MakeVerifier, mock_departments
 
 from adapters.demo_city import DemoCityManifest, generate_demo_city
 from verifier.adapter import DepartmentAdapter
@@ -14,8 +14,6 @@ from verifier.audit import ChainedAuditLog, Pseudonymiser, load_or_create_signin
 from verifier.catalogue import load_catalogue
 from verifier.engine import Verifier
 from verifier.rules import load_service_items
-
-SMALL_CITY_PEOPLE = 2_000
 
 
 @pytest.fixture

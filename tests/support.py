@@ -11,6 +11,9 @@ from verifier.adapter import DepartmentAdapter, MockAdapter
 from verifier.engine import Verifier
 from verifier.model import FactValue, resident_id_check_character
 
+SMALL_CITY_PEOPLE = 2_000
+"""People in the demo city generated once per test session (``demo_city``)."""
+
 TEST_PSEUDONYM_KEY = bytes(range(32))
 
 # Values that make both shipped items ELIGIBLE; tests override what they exercise.

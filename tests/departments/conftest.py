@@ -10,24 +10,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from adapter_support import DEPARTMENTS, City, postgres_url, with_search_path
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
-from support import service_unavailable
+from support import SMALL_CITY_PEOPLE, service_unavailable
 
-from adapters.demo_city import generate_demo_city, write_demo_city
+from adapters.demo_city import DemoCityManifest, write_demo_city
 from verifier.adapter import DepartmentAdapter
-
-TEST_PEOPLE = 2_000
 
 
 @pytest.fixture(scope="session")
-def sqlite_city(tmp_path_factory: pytest.TempPathFactory) -> City:
-    directory: Path = tmp_path_factory.mktemp("demo-city")
-    return City("sqlite", generate_demo_city(directory, people=TEST_PEOPLE))
+def sqlite_city(demo_city: DemoCityManifest) -> City:
+    """The session's demo city (tests/conftest.py): tests here only ever change copies."""
+    return City("sqlite", demo_city)
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +56,7 @@ def postgres_schemas() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def postgres_city(postgres_schemas: dict[str, str]) -> City:
-    return City("postgres", write_demo_city(postgres_schemas, people=TEST_PEOPLE))
+    return City("postgres", write_demo_city(postgres_schemas, people=SMALL_CITY_PEOPLE))
 
 
 @pytest.fixture(
