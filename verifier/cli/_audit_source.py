@@ -25,14 +25,12 @@ from verifier.audit import (
     AuditLogError,
     AuditRecord,
     Pseudonymiser,
-    load_or_create_key,
     read_audit_entries,
 )
-from verifier.config import VerifierConfig
+from verifier.config import VerifierConfig, pseudonymiser_for
 from verifier.model import DecisionOutcome, parse_credit_code, parse_resident_id
 
 PUBLIC_KEY_FILE = "signing-key.pub.pem"
-PSEUDONYM_KEY_FILE = "pseudonym.key"
 
 
 def _local_zone() -> tzinfo:
@@ -57,21 +55,8 @@ def audit_directory(args: argparse.Namespace, config: VerifierConfig) -> Path:
 
 
 def pseudonymiser_from(config: VerifierConfig) -> Pseudonymiser:
-    """The key the engine pseudonymised subjects with; read, never created here: a new key
-    would silently match nothing."""
-    if config.audit.pseudonym_key is not None:
-        try:
-            key = bytes.fromhex(config.audit.pseudonym_key.get_secret_value())
-        except ValueError:
-            raise ConfigurationError("audit.pseudonym_key: must be hex") from None
-        return Pseudonymiser(key)
-    path = config.data_dir / "audit" / PSEUDONYM_KEY_FILE
-    if not path.is_file():
-        raise ConfigurationError(
-            f"no pseudonym key: {path} does not exist and audit.pseudonym_key is not set "
-            "(the subject search needs the key the records were written with)"
-        )
-    return Pseudonymiser(load_or_create_key(path))
+    """The key the engine pseudonymised subjects with; read, never created here."""
+    return pseudonymiser_for(config, create=False)
 
 
 def subject_id(text: str) -> str:

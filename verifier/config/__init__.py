@@ -10,7 +10,12 @@ from verifier.config._settings import (
     VerifierConfig,
     load_config,
 )
-from verifier.config._wiring import build_verifier, create_adapter, ensure_demo_city
+from verifier.config._wiring import (
+    build_verifier,
+    create_adapter,
+    ensure_demo_city,
+    pseudonymiser_for,
+)
 from verifier.telemetry._config import TelemetryConfig
 
 __all__ = [
@@ -26,4 +31,5 @@ __all__ = [
     "create_adapter",
     "ensure_demo_city",
     "load_config",
+    "pseudonymiser_for",
 ]

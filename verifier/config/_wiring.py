@@ -54,11 +54,6 @@ def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None 
         department: create_adapter(config, department, catalogue)
         for department in catalogue.departments
     }
-    key = (
-        _hex_key(config.audit.pseudonym_key.get_secret_value())
-        if config.audit.pseudonym_key is not None
-        else load_or_create_key(config.data_dir / "audit" / "pseudonym.key")
-    )
     alerts = HighRiskMonitor(config.alerts) if config.alerts.enabled else None
     # Last: from here on, exporter threads run until the Verifier is closed.
     telemetry = telemetry or configure_telemetry_for(config)
@@ -68,7 +63,7 @@ def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None 
             items=items,
             adapters=adapters,
             audit=_audit_log(config),
-            pseudonymiser=Pseudonymiser(key),
+            pseudonymiser=pseudonymiser_for(config),
             default_timeout=config.timeout_seconds,
             telemetry=telemetry,
             alerts=alerts,
@@ -194,8 +189,22 @@ def _entry_point(group: str, name: str, key: str) -> Any:
     return next(iter(found)).load()
 
 
-def _hex_key(text: str) -> bytes:
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        raise ConfigurationError("audit.pseudonym_key: must be hex") from None
+PSEUDONYM_KEY_FILE = "pseudonym.key"
+
+
+def pseudonymiser_for(config: VerifierConfig, *, create: bool = True) -> Pseudonymiser:
+    """The keyed hash for subject pseudonyms: ``audit.pseudonym_key`` (hex), else the key file
+    in ``<data_dir>/audit`` — created on first use by the engine (``create``), only read by
+    auditors, since a new key would silently match no record."""
+    if config.audit.pseudonym_key is not None:
+        try:
+            return Pseudonymiser(bytes.fromhex(config.audit.pseudonym_key.get_secret_value()))
+        except ValueError:
+            raise ConfigurationError("audit.pseudonym_key: must be hex") from None
+    path = config.data_dir / "audit" / PSEUDONYM_KEY_FILE
+    if not create and not path.is_file():
+        raise ConfigurationError(
+            f"no pseudonym key: {path} does not exist and audit.pseudonym_key is not set "
+            "(the subject search needs the key the records were written with)"
+        )
+    return Pseudonymiser(load_or_create_key(path))
