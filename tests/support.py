@@ -36,6 +36,24 @@ ELIGIBLE_FACTS: dict[str, dict[str, FactValue]] = {
     "tax": {"income_tax_months_in_window": 30, "has_overdue_tax": False},
 }
 
+# What the catalogue's sharing rules require of an application that is to be served
+# (verifier/access): a legal basis for every conditional fact, and for the property and tax
+# facts of first_home_purchase the subject's consent (授权书) cited by number.
+SCHOOL_PLACE_ACCESS: dict[str, str] = {
+    "purpose": "compulsory_education_admission",
+    "legal_basis": "《义务教育法》第十二条",
+}
+FIRST_HOME_ACCESS: dict[str, str] = {
+    "purpose": "first_home_purchase_qualification",
+    "legal_basis": "《不动产登记暂行条例》第二十七条",
+    "consent_reference": "AUTH-HOUSE-2026-000001",
+}
+ACCESS_FIELDS: dict[str, dict[str, str]] = {
+    "school_place": SCHOOL_PLACE_ACCESS,
+    "first_home_purchase": FIRST_HOME_ACCESS,
+}
+"""The access fields above, by service item."""
+
 
 def services_required() -> bool:
     """CI sets VERIFIER_REQUIRE_SERVICES=1: a test that needs PostgreSQL or Redis then fails

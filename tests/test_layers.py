@@ -1,6 +1,6 @@
 """Imports run one way (DESIGN.md, "Which way the imports run"): a test, not a hope.
 
-1. model, catalogue, rules, adapter seam — import nothing of ours beyond each other;
+1. model, catalogue, rules, access, adapter seam — import nothing of ours beyond each other;
 2. engine, audit, telemetry — import layer 1 (and each other), never a concrete department;
 3. adapters — import the model and the seam only;
 4. edges (config, service, cli) — may import anything of ``verifier``; ``verifier`` never
@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYER_1 = {"verifier.model", "verifier.catalogue", "verifier.rules", "verifier.adapter"}
+LAYER_1 = {
+    "verifier.model",
+    "verifier.catalogue",
+    "verifier.rules",
+    "verifier.adapter",
+    "verifier.access",
+}
 LAYER_2 = {"verifier.engine", "verifier.audit", "verifier.telemetry"}
 ERRORS = {"verifier._errors"}
 

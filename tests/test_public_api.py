@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import verifier
+import verifier.access
 import verifier.adapter
 import verifier.audit
 import verifier.catalogue
 import verifier.rules
 
 EXPECTED = [
-    "Application", "ApplicationSubject", "AuditUnavailable", "CallOutcome", "CallerIdentity",
-    "CatalogueError", "ClauseExplanation", "ConfigurationError", "Decision", "DecisionOutcome",
-    "DepartmentAdapter", "DepartmentAnswer", "DepartmentAnswerInvalid", "DepartmentCall",
-    "DepartmentError", "DepartmentQuery", "DepartmentUnavailable", "FactRequest", "FactResult",
-    "FactStatus", "FieldViolation", "InvalidApplication", "MockAdapter", "Provenance",
-    "ScoreComponent", "SubjectKind", "Truth", "Unknown", "UnknownReason", "UnknownServiceItem",
-    "VerificationResult", "Verifier", "VerifierConfig", "VerifierError", "__version__",
-    "build_verifier", "ensure_demo_city", "load_config", "parse_application",
+    "AccessDenied", "Application", "ApplicationSubject", "AuditUnavailable", "CallOutcome",
+    "CallerIdentity", "CatalogueError", "ClauseExplanation", "ConfigurationError", "Decision",
+    "DecisionOutcome", "DepartmentAdapter", "DepartmentAnswer", "DepartmentAnswerInvalid",
+    "DepartmentCall", "DepartmentError", "DepartmentQuery", "DepartmentUnavailable",
+    "FactRequest", "FactResult", "FactStatus", "FieldViolation", "InvalidApplication",
+    "MockAdapter", "Provenance", "Refusal", "ScoreComponent", "SubjectKind", "Truth", "Unknown",
+    "UnknownReason", "UnknownServiceItem", "VerificationResult", "Verifier", "VerifierConfig",
+    "VerifierError", "__version__", "build_verifier", "ensure_demo_city", "load_config",
+    "parse_application",
 ]  # fmt: skip
 
 
@@ -25,7 +27,15 @@ def test_top_level_exports_are_pinned() -> None:
 
 
 def test_every_package_all_is_sorted_and_importable() -> None:
-    for package in (verifier, verifier.adapter, verifier.audit, verifier.catalogue, verifier.rules):
+    packages = (
+        verifier,
+        verifier.access,
+        verifier.adapter,
+        verifier.audit,
+        verifier.catalogue,
+        verifier.rules,
+    )
+    for package in packages:
         assert package.__all__ == sorted(package.__all__), package.__name__
         for name in package.__all__:
             assert hasattr(package, name), f"{package.__name__}.{name}"
@@ -34,7 +44,7 @@ def test_every_package_all_is_sorted_and_importable() -> None:
 def test_every_error_shares_one_root() -> None:
     exported = [getattr(verifier, name) for name in verifier.__all__]
     errors = [obj for obj in exported if isinstance(obj, type) and issubclass(obj, Exception)]
-    assert len(errors) == 9
+    assert len(errors) == 10
     assert all(issubclass(error, verifier.VerifierError) for error in errors)
     assert verifier.DepartmentUnavailable("x").retryable
     assert not verifier.DepartmentAnswerInvalid("x").retryable

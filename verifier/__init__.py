@@ -17,6 +17,7 @@ record.
 """
 
 from verifier._errors import (
+    AccessDenied,
     AuditUnavailable,
     CatalogueError,
     ConfigurationError,
@@ -25,6 +26,7 @@ from verifier._errors import (
     DepartmentUnavailable,
     FieldViolation,
     InvalidApplication,
+    Refusal,
     UnknownServiceItem,
     VerifierError,
 )
@@ -61,6 +63,7 @@ from verifier.model import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessDenied",
     "Application",
     "ApplicationSubject",
     "AuditUnavailable",
@@ -85,6 +88,7 @@ __all__ = [
     "InvalidApplication",
     "MockAdapter",
     "Provenance",
+    "Refusal",
     "ScoreComponent",
     "SubjectKind",
     "Truth",

@@ -5,6 +5,8 @@
     ├── UnknownServiceItem          the item id is not in the registry (also an InvalidApplication)
     ├── CatalogueError              the catalogue or an item file is inconsistent (at load time)
     ├── ConfigurationError          a configuration file or value is wrong (at start-up)
+    ├── AccessDenied                the catalogue or the caller's rights forbid the request;
+    │                               names each refused fact and rule; reaches no department
     ├── DepartmentError             raised by adapters; the engine turns it into UNKNOWN facts
     │   ├── DepartmentUnavailable   the department could not be reached (retryable)
     │   └── DepartmentAnswerInvalid the department answered something we cannot trust
@@ -58,6 +60,39 @@ class CatalogueError(VerifierError):
 
 class ConfigurationError(VerifierError):
     """A configuration value is missing or wrong; raised at start-up, naming the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why one request (or one fact of it) may not be served: the rule and what it is about.
+
+    ``rule`` is one of ``verifier.access.RefusalRule``'s values; ``fact`` is the item's name
+    for the fact and ``catalogue_fact`` the catalogue's (both None for a refusal of the whole
+    request, e.g. an item the caller holds no right to).
+    """
+
+    rule: str
+    description: str
+    fact: str | None = None
+    catalogue_fact: str | None = None
+    department: str | None = None
+    sharing: str | None = None
+
+
+class AccessDenied(VerifierError):
+    """The catalogue's sharing rules or the caller's rights forbid this request.
+
+    Raised after validation and before any department call or cache read; the refusal is
+    audited first. ``refusals`` names every refused fact and the rule that refused it.
+    """
+
+    def __init__(self, refusals: list[Refusal]) -> None:
+        self.refusals = tuple(refusals)
+        summary = "; ".join(
+            (f"fact {r.fact!r}: " if r.fact else "") + f"{r.rule}: {r.description}"
+            for r in self.refusals
+        )
+        super().__init__(f"permission denied: {summary}")
 
 
 class DepartmentError(VerifierError):

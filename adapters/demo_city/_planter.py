@@ -191,6 +191,10 @@ class Planter:
             "case_number": f"SZ-{prefix}-{self.today.year}-{number:06d}",
             "operator": template["operator"],
         }
+        if template is FIRST_HOME:
+            # Property and tax facts are shared only with the buyer's signed authorisation
+            # (授权书), which the service hall keeps and cites by number.
+            application["consent_reference"] = f"AUTH-{prefix}-{self.today.year}-{number:06d}"
         self.samples.append(DemoSample(name, description, expected, application, tuple(facts)))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from audit_support import audit_record, disk_full, entries_of
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from support import MakeVerifier, resident_id
+from support import SCHOOL_PLACE_ACCESS, MakeVerifier, resident_id
 
 from verifier import AuditUnavailable, parse_application
 from verifier.audit import ChainedAuditLog, load_public_key, read_audit_entries, verify_audit_log
@@ -28,7 +28,7 @@ SCHOOL_PLACE = {
     ],
     "parameters": {"district": "440305"},
     "reference_date": "2026-08-31",
-    "purpose": "compulsory_education_admission",
+    **SCHOOL_PLACE_ACCESS,
     "operator": "clerk-0042",
 }
 

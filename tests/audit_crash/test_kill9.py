@@ -24,7 +24,8 @@ from verifier.service import VerifierClient
 ROUNDS = 3
 WORKERS = 24
 SEED = 20260831
-CALLER = CallerIdentity(system="crash-test")
+# A system the default (development) configuration registers: loopback mode serves only those.
+CALLER = CallerIdentity(system="demo-service-hall")
 STARTUP_SECONDS = 30.0
 # Small files and frequent checkpoints, so kills also land around rotations and seals.
 SERVER_ENV = {"VERIFIER_AUDIT__MAX_FILE_BYTES": "65536", "VERIFIER_AUDIT__CHECKPOINT_EVERY": "25"}

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 from cache_support import T0, FakeClock, MakeCachedVerifier
-from support import ELIGIBLE_FACTS, mock_departments, resident_id
+from support import (
+    ELIGIBLE_FACTS,
+    FIRST_HOME_ACCESS,
+    SCHOOL_PLACE_ACCESS,
+    mock_departments,
+    resident_id,
+)
 
 from adapters.demo_city import DemoCityManifest
 from verifier import (
@@ -52,7 +58,7 @@ def school_place(**changes: object) -> dict[str, object]:
         "subjects": [{"role": "guardian", "id": GUARDIAN}, {"role": "child", "id": CHILD}],
         "parameters": {"district": "440305"},
         "reference_date": "2026-08-31",
-        "purpose": "compulsory_education_admission",
+        **SCHOOL_PLACE_ACCESS,
         "operator": "clerk-0042",
     }
     data.update(changes)
@@ -64,6 +70,7 @@ def first_home() -> dict[str, object]:
         "service_item": "first_home_purchase",
         "subjects": [{"role": "buyer", "id": GUARDIAN}, {"role": "spouse", "id": SPOUSE}],
         "reference_date": "2026-08-31",
+        **FIRST_HOME_ACCESS,
     }
 
 

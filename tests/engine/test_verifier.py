@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import ELIGIBLE_FACTS, MakeVerifier, mock_departments, resident_id
+from support import (
+    ELIGIBLE_FACTS,
+    FIRST_HOME_ACCESS,
+    SCHOOL_PLACE_ACCESS,
+    MakeVerifier,
+    mock_departments,
+    resident_id,
+)
 
 from verifier import (
     AuditUnavailable,
@@ -39,7 +46,7 @@ def school_place(**changes: object) -> dict[str, object]:
         "subjects": [{"role": "guardian", "id": GUARDIAN}, {"role": "child", "id": CHILD}],
         "parameters": {"district": "440305"},
         "reference_date": "2026-08-31",
-        "purpose": "compulsory_education_admission",
+        **SCHOOL_PLACE_ACCESS,
         "operator": "clerk-0042",
     }
     data.update(changes)
@@ -54,6 +61,7 @@ def first_home(*, spouse: bool = True) -> dict[str, object]:
         "service_item": "first_home_purchase",
         "subjects": subjects,
         "reference_date": "2026-08-31",
+        **FIRST_HOME_ACCESS,
     }
 
 

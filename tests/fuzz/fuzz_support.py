@@ -20,7 +20,7 @@ from typing import Any, cast
 import grpc
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from hypothesis import strategies as st
-from support import resident_id
+from support import ACCESS_FIELDS, FIRST_HOME_ACCESS, SCHOOL_PLACE_ACCESS, resident_id
 
 from verifier._errors import FieldViolation
 from verifier.audit import AlertRecord, AuditRecord, AuditSink
@@ -49,6 +49,9 @@ FREE_TEXT_LIMITS = {
     "case_number": 64,
     "operator": 64,
 }
+ACCESS_TEXT = ("legal_basis", "consent_reference")
+"""Free text the catalogue's sharing rules require (verifier/access): a request that states
+none is refused with PERMISSION_DENIED, not by field, so generated ones are never empty."""
 CALLER_LIMIT = 128
 PARAMETER_TEXT_LIMIT = 256
 MAX_SUBJECTS = 16
@@ -176,6 +179,7 @@ def school_place_request() -> pb.VerifyRequest:
         parameters={"district": pb.ParameterValue(string_value="440305")},
         reference_date=pb.Date(year=2026, month=8, day=31),
         caller=pb.Caller(system="test-service-hall"),
+        **SCHOOL_PLACE_ACCESS,
     )
 
 
@@ -232,6 +236,12 @@ def valid_requests(draw: st.DrawFn) -> Drawn:
         request.caller.department = "education"
     if draw(st.booleans()):
         request.purpose = draw(plain_text)
+    # What the catalogue requires of the item's conditional facts: a legal basis, and for
+    # first_home_purchase the buyer's consent.
+    access = ACCESS_FIELDS[request.service_item]
+    request.legal_basis = access["legal_basis"]
+    if "consent_reference" in access:
+        request.consent_reference = access["consent_reference"]
     return Drawn(request)
 
 
@@ -416,7 +426,9 @@ def _near_limit(draw: st.DrawFn, limit: int) -> tuple[str, Expect]:
     return char * size, Expect.VALID if size <= limit else Expect.INVALID
 
 
-def _adversarial_text(draw: st.DrawFn) -> tuple[str, Expect]:
+def _adversarial_text(draw: st.DrawFn, *, required: bool = False) -> tuple[str, Expect]:
+    """``required``: never empty (proto3's "not given"), which would leave a valid request
+    without a field the access check requires."""
     choice = draw(st.integers(0, 4))
     if choice == 0:
         inner = draw(st.sampled_from(ADVERSARIAL_CHARS))
@@ -427,7 +439,7 @@ def _adversarial_text(draw: st.DrawFn) -> tuple[str, Expect]:
         return f"  {draw(plain_text)}\n", Expect.VALID  # stripped
     if choice == 3:
         return draw(resident_ids), Expect.VALID  # an ID in free text is not our business
-    return draw(st.text(max_size=60)), Expect.EITHER
+    return draw(st.text(min_size=int(required), max_size=60)), Expect.EITHER
 
 
 def mutate_free_text(draw: st.DrawFn, drawn: Drawn) -> None:
@@ -435,7 +447,7 @@ def mutate_free_text(draw: st.DrawFn, drawn: Drawn) -> None:
     if draw(st.booleans()):
         text, expect = _near_limit(draw, FREE_TEXT_LIMITS[name])
     else:
-        text, expect = _adversarial_text(draw)
+        text, expect = _adversarial_text(draw, required=name in ACCESS_TEXT)
     setattr(drawn.request, name, text)
     drawn.mutate(f"{name}: {expect.value} text", expect, name)
 
@@ -500,6 +512,11 @@ def mutate_service_item(draw: st.DrawFn, drawn: Drawn) -> None:
     else:
         other = {"school_place": "first_home_purchase", "first_home_purchase": "school_place"}
         drawn.request.service_item = other.get(drawn.request.service_item, "school_place")
+        if drawn.request.service_item == "first_home_purchase":
+            # The buyer's consent, as a valid first-home request carries (unless set already).
+            drawn.request.consent_reference = (
+                drawn.request.consent_reference or FIRST_HOME_ACCESS["consent_reference"]
+            )
         drawn.mutate("service_item: another item", Expect.EITHER, "service_item")
 
 
@@ -560,6 +577,10 @@ def random_requests(draw: st.DrawFn) -> Drawn:
             for _ in range(draw(st.sampled_from([0, 1, 2, 3, MAX_SUBJECTS + 1])))
         ],
         purpose=draw(st.text(max_size=30)),
+        # Never empty: the rare random request that is valid must not lack what the access
+        # check requires (it would be refused with PERMISSION_DENIED, not by field).
+        legal_basis=draw(st.text(min_size=1, max_size=30)),
+        consent_reference=draw(st.text(min_size=1, max_size=30)),
         operator=draw(st.text(max_size=30)),
         caller=pb.Caller(system=draw(st.text(max_size=10)), department=draw(st.text(max_size=5))),
     )

@@ -23,6 +23,7 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from support import FIRST_HOME_ACCESS, SCHOOL_PLACE_ACCESS
 
 import verifier
 from adapters.demo_city import DemoCityManifest
@@ -78,7 +79,7 @@ def requests(city: DemoCityManifest, count: int) -> list[dict[str, Any]]:
                     ],
                     "parameters": {"district": chosen.choice(["440305", "440304"])},
                     "reference_date": "2026-08-31",
-                    "purpose": "compulsory_education_admission",
+                    **SCHOOL_PLACE_ACCESS,
                     "operator": "clerk-0042",
                 }
             )
@@ -88,6 +89,7 @@ def requests(city: DemoCityManifest, count: int) -> list[dict[str, Any]]:
                     "service_item": "first_home_purchase",
                     "subjects": [{"role": "buyer", "id": guardian}],
                     "reference_date": "2026-08-31",
+                    **FIRST_HOME_ACCESS,
                 }
             )
     return found[:count]

@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from support import FIRST_HOME_ACCESS, SCHOOL_PLACE_ACCESS
 
 import verifier
 from adapters.demo_city import DemoCityManifest
@@ -39,6 +40,7 @@ def applications(city: DemoCityManifest) -> list[dict[str, object]]:
                 "subjects": [{"role": "guardian", "id": guardian}, {"role": "child", "id": child}],
                 "parameters": {"district": "440305"},
                 "reference_date": "2026-08-31",
+                **SCHOOL_PLACE_ACCESS,
             }
         )
         found.append(
@@ -46,6 +48,7 @@ def applications(city: DemoCityManifest) -> list[dict[str, object]]:
                 "service_item": "first_home_purchase",
                 "subjects": [{"role": "buyer", "id": guardian}],
                 "reference_date": "2026-08-31",
+                **FIRST_HOME_ACCESS,
             }
         )
     return found  # fmt: skip

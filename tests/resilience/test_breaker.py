@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from resilience_support import FakeClock, make_verifier, mock, policy
-from support import mock_departments, resident_id
+from support import FIRST_HOME_ACCESS, mock_departments, resident_id
 
 from verifier import (
     CallOutcome,
@@ -137,4 +137,5 @@ def first_home() -> dict[str, object]:
         "service_item": "first_home_purchase",
         "subjects": [{"role": "buyer", "id": resident_id("43010219900101303")}],
         "reference_date": "2026-08-31",
+        **FIRST_HOME_ACCESS,
     }

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from resilience_support import make_verifier, mock, policy
-from support import ELIGIBLE_FACTS, mock_departments, resident_id
+from support import ELIGIBLE_FACTS, FIRST_HOME_ACCESS, mock_departments, resident_id
 
 from verifier import (
     CallOutcome,
@@ -27,6 +27,7 @@ def first_home(buyer: str = "43010219900101303") -> dict[str, object]:
         "service_item": "first_home_purchase",
         "subjects": [{"role": "buyer", "id": resident_id(buyer)}],
         "reference_date": "2026-08-31",
+        **FIRST_HOME_ACCESS,
     }
 
 

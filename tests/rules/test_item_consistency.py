@@ -75,7 +75,7 @@ facts:
     value_type: boolean
     subjects: [guardian, child]
     sharing: conditional
-    allowed_purposes: [school admission]
+    allowed_purposes: [school_admission]
     freshness: P1D
     legal_reference: 《办法》
 """

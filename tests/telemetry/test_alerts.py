@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from support import resident_id
+from support import SCHOOL_PLACE_ACCESS, resident_id
 from telemetry_support import CapturingAuditSink, MakeTracedVerifier, Recorded, recorded_telemetry
 
 import verifier
@@ -36,6 +36,7 @@ def school_place() -> dict[str, object]:
         "subjects": [{"role": "guardian", "id": GUARDIAN}, {"role": "child", "id": CHILD}],
         "parameters": {"district": "440305"},
         "reference_date": "2026-08-31",
+        **SCHOOL_PLACE_ACCESS,
     }
 
 

@@ -11,7 +11,7 @@ from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExp
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-from support import resident_id
+from support import SCHOOL_PLACE_ACCESS, resident_id
 from telemetry_support import CapturingAuditSink, MakeTracedVerifier
 
 import verifier
@@ -31,6 +31,7 @@ SCHOOL_PLACE = {
     "subjects": [{"role": "guardian", "id": GUARDIAN}, {"role": "child", "id": CHILD}],
     "parameters": {"district": "440305"},
     "reference_date": "2026-08-31",
+    **SCHOOL_PLACE_ACCESS,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import mock_departments, resident_id
+from support import SCHOOL_PLACE_ACCESS, mock_departments, resident_id
 from telemetry_support import MakeTracedVerifier, Recorded
 
 from verifier import DepartmentUnavailable, InvalidApplication, MockAdapter, parse_application
@@ -18,6 +18,7 @@ def school_place(**changes: object) -> dict[str, object]:
         "subjects": [{"role": "guardian", "id": GUARDIAN}, {"role": "child", "id": CHILD}],
         "parameters": {"district": "440305"},
         "reference_date": "2026-08-31",
+        **SCHOOL_PLACE_ACCESS,
     }
     data.update(changes)
     return data

@@ -8,7 +8,7 @@ import grpc
 import pytest
 from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
-from support import mock_departments, resident_id
+from support import SCHOOL_PLACE_ACCESS, mock_departments, resident_id
 from telemetry_support import MakeTracedVerifier, Recorded
 
 from verifier import parse_application
@@ -32,6 +32,7 @@ def school_place_request() -> pb.VerifyRequest:
         parameters={"district": pb.ParameterValue(string_value="440305")},
         reference_date=pb.Date(year=2026, month=8, day=31),
         caller=pb.Caller(system="service-hall"),
+        **SCHOOL_PLACE_ACCESS,
     )
 
 
@@ -89,6 +90,7 @@ async def test_a_department_call_carries_its_own_span_as_parent(
                     ],
                     "parameters": {"district": "440305"},
                     "reference_date": "2026-08-31",
+                    **SCHOOL_PLACE_ACCESS,
                 }
             )
         )

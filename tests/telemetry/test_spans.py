@@ -9,7 +9,13 @@ import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, StatusCode, TraceFlags
-from support import TEST_PSEUDONYM_KEY, mock_departments, resident_id
+from support import (
+    FIRST_HOME_ACCESS,
+    SCHOOL_PLACE_ACCESS,
+    TEST_PSEUDONYM_KEY,
+    mock_departments,
+    resident_id,
+)
 from telemetry_support import CapturingAuditSink, MakeTracedVerifier, Recorded, recorded_telemetry
 
 from verifier import (
@@ -43,7 +49,7 @@ def school_place(**changes: object) -> dict[str, object]:
         "subjects": [{"role": "guardian", "id": GUARDIAN}, {"role": "child", "id": CHILD}],
         "parameters": {"district": "440305"},
         "reference_date": "2026-08-31",
-        "purpose": "compulsory_education_admission",
+        **SCHOOL_PLACE_ACCESS,
     }
     data.update(changes)
     return data
@@ -156,6 +162,7 @@ async def test_a_malformed_answer_fails_its_department_span(
             "service_item": "first_home_purchase",
             "subjects": [{"role": "buyer", "id": GUARDIAN}],
             "reference_date": "2026-08-31",
+            **FIRST_HOME_ACCESS,
         }
         result = await verifier.verify(parse_application(first_home))
     [call] = [call for call in result.department_calls if call.department == "tax"]

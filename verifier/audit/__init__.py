@@ -17,10 +17,13 @@ from verifier.audit._record import (
     AlertRecord,
     AuditedCall,
     AuditedFact,
+    AuditedRefusal,
     AuditedSubject,
     AuditEvent,
     AuditRecord,
+    RefusalRecord,
     audit_record_for,
+    refusal_record_for,
 )
 from verifier.audit._sink import AuditSink
 from verifier.audit._verify import ChainBreak, ChainVerification, verify_audit_log
@@ -36,12 +39,14 @@ __all__ = [
     "AuditSink",
     "AuditedCall",
     "AuditedFact",
+    "AuditedRefusal",
     "AuditedSubject",
     "ChainBreak",
     "ChainVerification",
     "ChainedAuditLog",
     "HighRiskMonitor",
     "Pseudonymiser",
+    "RefusalRecord",
     "audit_record_for",
     "generate_signing_key_files",
     "load_or_create_key",
@@ -50,5 +55,6 @@ __all__ = [
     "load_signing_key",
     "public_key_id",
     "read_audit_entries",
+    "refusal_record_for",
     "verify_audit_log",
 ]

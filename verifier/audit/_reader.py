@@ -28,7 +28,8 @@ class AuditEntry:
 
     seq: int
     type: str
-    """``record`` (body: an AuditRecord or AlertRecord as JSON), ``checkpoint`` or ``recovery``."""
+    """``record`` (body: an AuditRecord, AlertRecord or RefusalRecord as JSON),
+    ``checkpoint`` or ``recovery``."""
     time: datetime
     """When it was written (informational: clocks jump; ``seq`` orders entries)."""
     body: Mapping[str, Any]

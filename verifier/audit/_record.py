@@ -7,11 +7,13 @@ keyed pseudonym and a masked form.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from verifier._errors import Refusal
 from verifier.audit._pseudonym import Pseudonymiser
 from verifier.catalogue import Catalogue, SharingClass
 from verifier.model import (
@@ -111,8 +113,95 @@ class AlertRecord(BaseModel):
     window_seconds: int
 
 
-AuditEvent = Annotated[AuditRecord | AlertRecord, Field(discriminator="kind")]
+class AuditedRefusal(BaseModel):
+    """One reason a request was refused: the rule, and the fact it applied to (if any)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str
+    """A ``verifier.access.RefusalRule`` value, e.g. ``not_shared`` or ``no_consent``."""
+    fact: str | None
+    catalogue_fact: str | None
+    department: str | None
+    sharing: SharingClass | None
+
+
+class RefusalRecord(BaseModel):
+    """A request refused by access control (PERMISSION_DENIED) before any department or
+    cache was consulted: who asked what about whom, and which rule said no. Every refusal
+    is audited, like every disclosure (谁使用，谁负责)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["refusal"] = "refusal"
+    request_id: str
+    trace_id: str | None = None
+    time: datetime
+    caller_system: str
+    caller_department: str | None
+    operator: str | None
+    service_item: str
+    item_version: str
+    purpose: str | None
+    legal_basis: str | None
+    consent_reference: str | None
+    case_number: str | None
+    subjects: tuple[AuditedSubject, ...]
+    refusals: tuple[AuditedRefusal, ...]
+
+
+AuditEvent = Annotated[AuditRecord | AlertRecord | RefusalRecord, Field(discriminator="kind")]
 """Everything the audit log holds, told apart by ``kind``."""
+
+
+def audited_subjects(
+    application: Application, pseudonymiser: Pseudonymiser
+) -> tuple[AuditedSubject, ...]:
+    return tuple(
+        AuditedSubject(
+            role=subject.role,
+            pseudonym=pseudonymiser.pseudonym(subject.id),
+            masked=mask_identifier(subject.id),
+        )
+        for subject in application.subjects
+    )
+
+
+def refusal_record_for(
+    request_id: str,
+    application: Application,
+    item_version: str,
+    caller: CallerIdentity,
+    refusals: Sequence[Refusal],
+    pseudonymiser: Pseudonymiser,
+    time: datetime,
+    trace_id: str | None = None,
+) -> RefusalRecord:
+    return RefusalRecord(
+        request_id=request_id,
+        trace_id=trace_id,
+        time=time,
+        caller_system=caller.system,
+        caller_department=caller.department,
+        operator=application.operator,
+        service_item=application.service_item,
+        item_version=item_version,
+        purpose=application.purpose,
+        legal_basis=application.legal_basis,
+        consent_reference=application.consent_reference,
+        case_number=application.case_number,
+        subjects=audited_subjects(application, pseudonymiser),
+        refusals=tuple(
+            AuditedRefusal(
+                rule=refusal.rule,
+                fact=refusal.fact,
+                catalogue_fact=refusal.catalogue_fact,
+                department=refusal.department,
+                sharing=SharingClass(refusal.sharing) if refusal.sharing else None,
+            )
+            for refusal in refusals
+        ),
+    )
 
 
 def audit_record_for(
@@ -124,14 +213,7 @@ def audit_record_for(
     time: datetime,
     trace_id: str | None = None,
 ) -> AuditRecord:
-    subjects = tuple(
-        AuditedSubject(
-            role=subject.role,
-            pseudonym=pseudonymiser.pseudonym(subject.id),
-            masked=mask_identifier(subject.id),
-        )
-        for subject in application.subjects
-    )
+    subjects = audited_subjects(application, pseudonymiser)
     calls_by_department = {call.department: call for call in result.department_calls}
     facts = tuple(
         AuditedFact(

@@ -60,9 +60,11 @@ class FactDefinition(BaseModel):
     sharing: SharingClass
     allowed_items: tuple[Identifier, ...] = ()
     """For conditional facts: the service items that may use the fact."""
-    allowed_purposes: tuple[str, ...] = ()
-    """For conditional facts: the purposes the fact may serve (checked per request)."""
+    allowed_purposes: tuple[Identifier, ...] = ()
+    """For conditional facts: the purpose codes the fact may serve, whatever the item
+    (checked per request against the application's ``purpose``)."""
     requires_consent: bool = False
+    """The subject's consent (授权) is needed: the application must cite a consent reference."""
     freshness: timedelta
     """The fact's maximum age: bounds any cache and flags data the department let go stale."""
     replaces_document: str | None = None
@@ -81,6 +83,8 @@ class FactDefinition(BaseModel):
             self.allowed_items or self.allowed_purposes
         ):
             raise ValueError(f"only conditional facts list allowed items/purposes ({self.id!r})")
+        if self.requires_consent and self.sharing is not SharingClass.CONDITIONAL:
+            raise ValueError(f"only conditional facts require consent ({self.id!r})")
         if self.maximum is not None and self.value_type is not ValueType.INTEGER:
             raise ValueError(f"only integer facts have a maximum ({self.id!r})")
         if len(set(self.subjects)) != len(self.subjects) or not self.subjects:

@@ -110,6 +110,11 @@ class VerificationSpan:
             cached = sum(1 for fact in result.facts if fact.provenance.cached)
             self.span.set_attribute("verifier.cached_facts", cached)
 
+    def refused(self, rules: Sequence[str]) -> None:
+        """Access control refused the request: which rules (never the application's text)."""
+        if self.span.is_recording():
+            self.span.set_attribute("verifier.refusal_rules", list(dict.fromkeys(rules)))
+
     def failed(self, error: BaseException) -> None:
         self.labels.pop(DECISION, None)  # not answered after all
         self.labels[ERROR_TYPE] = type(error).__name__

@@ -11,9 +11,25 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from zoneinfo import ZoneInfo
 
-from verifier._errors import AuditUnavailable, CatalogueError, InvalidApplication
+from verifier._errors import (
+    AccessDenied,
+    AuditUnavailable,
+    CatalogueError,
+    InvalidApplication,
+    Refusal,
+)
+from verifier.access import AccessPolicy, authorise
 from verifier.adapter import DepartmentAdapter
-from verifier.audit import AuditRecord, AuditSink, HighRiskMonitor, Pseudonymiser, audit_record_for
+from verifier.audit import (
+    AlertRecord,
+    AuditRecord,
+    AuditSink,
+    HighRiskMonitor,
+    Pseudonymiser,
+    RefusalRecord,
+    audit_record_for,
+    refusal_record_for,
+)
 from verifier.catalogue import Catalogue
 from verifier.engine._cache import CachePolicy, FactCacheStage
 from verifier.engine._facts import fact_results
@@ -81,12 +97,16 @@ class Verifier:
         alerts: HighRiskMonitor | None = None,
         cache: CachePolicy | None = None,
         resilience: ResiliencePolicy | None = None,
+        access: AccessPolicy | None = None,
     ) -> None:
         """``telemetry``: where spans and metrics go (default: the OpenTelemetry API's global
         providers); the Verifier shuts it down when it closes. ``alerts``: the high-risk
         behaviour monitor whose alerts are written to ``audit`` (default: none). ``cache``:
         reuse established facts within their freshness (default: none, every fact is
-        fetched); its in-process store runs on ``clock``."""
+        fetched); its in-process store runs on ``clock``. ``access``: the service items
+        each calling system may use (default: callers are not restricted to items — for an
+        embedding that authorises callers itself); the catalogue's sharing classes,
+        purposes and consent are enforced either way."""
         for department, adapter in adapters.items():
             if department not in catalogue.departments:
                 raise CatalogueError(f"adapter for unknown department {department!r}")
@@ -105,6 +125,7 @@ class Verifier:
         self._providers = telemetry
         self._telemetry = EngineTelemetry(telemetry, pseudonymiser.pseudonym)
         self._alerts = alerts
+        self.access = access
         self._cache = FactCacheStage(cache, clock) if cache is not None else None
         # Department calls go through retries, breakers, bulkheads and coalescing only if
         # ``resilience`` is given (build_verifier always gives it); else one call each.
@@ -166,8 +187,10 @@ class Verifier:
     ) -> VerificationResult:
         """Verify one application.
 
-        Raises ``InvalidApplication`` (before any department is called) for bad input and
-        ``AuditUnavailable`` if the audit record cannot be made durable. A department that
+        Raises ``InvalidApplication`` (before any department is called) for bad input,
+        ``AccessDenied`` (audited, before any department or cache is consulted) when the
+        caller's rights or the catalogue forbid it, and ``AuditUnavailable`` if the audit
+        record cannot be made durable. A department that
         fails or does not answer in time costs its facts (UNKNOWN), never the request.
         """
         started = VerificationStarted(uuid.uuid4().hex, caller or EMBEDDED_CALLER, application)
@@ -189,11 +212,13 @@ class Verifier:
         violations = item.validate_application(application)
         if violations:
             raise InvalidApplication(violations)
+        refusals = authorise(item, application, started.caller, self.catalogue, self.access)
+        if refusals:
+            await self._refuse(started, item.version, refusals, span)
         reference_date = application.reference_date or self._today()
         bound = item.bind(application, self.catalogue, reference_date)
         # The cache stage comes only after validation and authorisation: a cached fact must
-        # never reach a caller who may not see it. Per-caller authorisation (the access-
-        # control issue) belongs above this line, never below it.
+        # never reach a caller who may not see it.
         cached = None
         to_fetch = bound
         if self._cache is not None:
@@ -216,6 +241,29 @@ class Verifier:
         span.decided(result)  # only once audited: without that, nothing was decided
         await self._raise_alerts(record)
         return result
+
+    async def _refuse(
+        self,
+        started: VerificationStarted,
+        item_version: str,
+        refusals: list[Refusal],
+        span: VerificationSpan,
+    ) -> None:
+        """Audit the refusal, then raise it: every refusal leaves a record, like every
+        disclosure (no audit, no answer — not even a "no")."""
+        span.refused([refusal.rule for refusal in refusals])
+        record = refusal_record_for(
+            started.request_id,
+            started.application,
+            item_version,
+            started.caller,
+            refusals,
+            self._pseudonymiser,
+            self._clock(),
+            trace_id=span.trace_id(),
+        )
+        await self._append(record)
+        raise AccessDenied(refusals)
 
     def _judge(
         self, outcomes: Sequence[DepartmentOutcome], item: ServiceItem
@@ -295,13 +343,16 @@ class Verifier:
             self._clock(),
             trace_id=trace_id,
         )
+        await self._append(record)
+        return record
+
+    async def _append(self, record: AuditRecord | AlertRecord | RefusalRecord) -> None:
         try:
             await self.audit.append(record)
         except AuditUnavailable:
             raise
         except Exception as exc:  # any sink failure means no durable record: no answer
             raise AuditUnavailable(f"audit sink failed: {type(exc).__name__}") from None
-        return record
 
     async def _raise_alerts(self, record: AuditRecord) -> None:
         """Write the high-risk alerts this verification triggers. The verification is

@@ -79,10 +79,11 @@ def _sharing_problems(item: ServiceItem, where: str, definition: FactDefinition)
             f"{where}: catalogue fact {definition.id!r} is not shared (on the negative list) "
             "and may serve no service item"
         ]
-    # A fact shared only for named purposes is checked per request, against its purpose.
+    # A fact that also serves named purposes is checked per request, against the
+    # application's purpose (verifier.access); only an item it can never serve is an error.
     if (
         definition.sharing is SharingClass.CONDITIONAL
-        and definition.allowed_items
+        and not definition.allowed_purposes
         and item.id not in definition.allowed_items
     ):
         return [
