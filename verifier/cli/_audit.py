@@ -1,10 +1,12 @@
 """``verifier audit …``: the auditor's commands over the tamper-evident audit log.
 
     verify      is the log intact? (hash chain + signed checkpoints; exit 1 if not proven)
-    query       which verifications match (subject, caller, item, period, decision)
-    show        one verification in full, with its place in the log
-    report      sharing-performance figures for a period
-    statement   for a citizen: who read which facts about them, when, and why
+    query       which requests match: verifications and refusals (subject, caller, item,
+                period, decision, kind, refusal rule)
+    show        one verification or refusal in full, with its place in the log
+    report      sharing-performance figures for a period, refusals and alerts included
+    statement   for a citizen: who read which facts about them, when, and why; and which
+                requests about them access control refused (nothing was read for those)
 
 Errors (no log, a bad key, an unreadable line) print one message naming the file and line
 and exit 2, so a script can tell "broken" (1) from "could not check" (2).
@@ -23,10 +25,13 @@ from typing import Any
 
 from verifier._errors import ConfigurationError
 from verifier.audit import (
+    AlertRecord,
     AuditedFact,
+    AuditedRefusal,
     AuditLogError,
     AuditRecord,
     ChainVerification,
+    RefusalRecord,
     load_public_key,
     verify_audit_log,
 )
@@ -36,13 +41,14 @@ from verifier.cli._audit_source import (
     PUBLIC_KEY_FILE,
     Period,
     RecordFilter,
+    RequestKind,
     add_period_arguments,
     add_source_arguments,
     audit_directory,
     pseudonymiser_from,
     read_events,
+    requests,
     subject_id,
-    verifications,
 )
 from verifier.cli._audit_text import (
     QUERY_HEADER,
@@ -51,6 +57,8 @@ from verifier.cli._audit_text import (
     mapping_json,
     query_cells,
     render_access,
+    render_refusal,
+    render_refused_access,
     render_verification,
 )
 from verifier.cli._local import add_config_arguments, config_from
@@ -75,19 +83,30 @@ def add_audit_commands(commands: Any) -> None:
     )  # fmt: skip
     verify.set_defaults(run=run_verify)
 
-    query = _command(actions, "query", "list the verifications that match")
+    query = _command(actions, "query", "list the requests (verifications, refusals) that match")
     query.add_argument(
         "--subject", type=subject_id, metavar="ID",
         help="resident ID or credit code, hashed with the pseudonym key (- reads it from stdin)",
     )  # fmt: skip
     query.add_argument("--caller", help="caller system or department")
     query.add_argument("--item", help="service item id")
-    query.add_argument("--decision", type=str.upper, choices=[d.value for d in DecisionOutcome])
+    query.add_argument(
+        "--decision", type=str.upper, choices=[d.value for d in DecisionOutcome],
+        help="verifications that reached this decision (refusals reach none)",
+    )  # fmt: skip
+    query.add_argument(
+        "--kind", type=str.lower, choices=[k.value for k in RequestKind],
+        help="only verifications, or only requests refused by access control",
+    )  # fmt: skip
+    query.add_argument(
+        "--rule", metavar="RULE",
+        help="refusals by this access rule, e.g. not_shared, no_consent, item_not_granted",
+    )  # fmt: skip
     add_period_arguments(query)
     query.add_argument("--json", action="store_true", help="one JSON object per line")
     query.set_defaults(run=run_query)
 
-    show = _command(actions, "show", "one verification in full")
+    show = _command(actions, "show", "one verification or refusal in full")
     show.add_argument("request_id", metavar="REQUEST_ID")
     show.add_argument("--json", action="store_true", help="the record as JSON")
     show.set_defaults(run=run_show)
@@ -97,7 +116,9 @@ def add_audit_commands(commands: Any) -> None:
     report.add_argument("--json", action="store_true", help="the figures as one JSON document")
     report.set_defaults(run=run_report)
 
-    statement = _command(actions, "statement", "for a citizen: who read what about them")
+    statement = _command(
+        actions, "statement", "for a citizen: who read what about them, and what was refused"
+    )
     statement.add_argument("--subject", type=subject_id, metavar="ID", required=True,
                            help="resident ID or credit code (- reads it from stdin)")  # fmt: skip
     add_period_arguments(statement)
@@ -201,18 +222,32 @@ def run_query(args: argparse.Namespace) -> int:
         caller=args.caller,
         item=args.item,
         decision=DecisionOutcome(args.decision) if args.decision else None,
+        kind=RequestKind(args.kind) if args.kind else None,
+        rule=args.rule,
     )
     rows = StreamingTable(QUERY_HEADER, print)
-    for located in verifications(directory, criteria):
-        assert isinstance(located.event, AuditRecord)
+    refused = 0
+    for found in requests(directory, criteria):
+        refused += isinstance(found.record, RefusalRecord)
         if args.json:
-            print(json_line(located, directory))
+            print(json_line(found.located, directory))
         else:
-            rows.add(query_cells(located.event))
+            rows.add(query_cells(found.record))
     if not args.json:
         rows.flush()
-        print(f"{rows.rows} verification(s) matched" if rows.rows else "no verification matched")
+        print(_matched(rows.rows, refused))
     return 0
+
+
+def _matched(total: int, refused: int) -> str:
+    verified = total - refused
+    if not total:
+        return "no verification or refused request matched"
+    if not refused:
+        return f"{verified} verification(s) matched"
+    if not verified:
+        return f"{refused} refused request(s) matched"
+    return f"{total} request(s) matched: {verified} verification(s), {refused} refused"
 
 
 @_reports_log_errors
@@ -220,14 +255,19 @@ def run_show(args: argparse.Namespace) -> int:
     directory = audit_directory(args, config_from(args))
     for located in read_events(directory):
         record = located.event
-        if isinstance(record, AuditRecord) and record.request_id == args.request_id:
-            print(
-                json_line(located, directory)
-                if args.json
-                else render_verification(located, directory)
-            )
-            return 0
-    print(f"no verification with request id {args.request_id!r} in {directory}", file=sys.stderr)
+        if isinstance(record, AlertRecord) or record.request_id != args.request_id:
+            continue
+        if args.json:
+            print(json_line(located, directory))
+        elif isinstance(record, RefusalRecord):
+            print(render_refusal(located, directory))
+        else:
+            print(render_verification(located, directory))
+        return 0
+    print(
+        f"no verification or refusal with request id {args.request_id!r} in {directory}",
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -255,20 +295,29 @@ def run_statement(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"access statement for subject {mask_identifier(args.subject)}")
         print(f"period: {criteria.period.describe()}\n")
-    accesses = 0
-    for located in verifications(directory, criteria):
-        record = located.event
-        assert isinstance(record, AuditRecord)
+    accesses = refused = 0
+    for found in requests(directory, criteria):
+        record, seq = found.record, found.located.entry.seq
         roles = [s.role for s in record.subjects if s.pseudonym == pseudonym]
+        if isinstance(record, RefusalRecord):
+            about = refusals_about(record, set(roles), items)
+            refused += 1
+            if args.json:
+                print(json.dumps(_refused_json(seq, record, roles, about), ensure_ascii=False))
+            else:
+                print(render_refused_access(record, roles, *about) + "\n")
+            continue
         facts, unattributed = facts_about(record, set(roles), items)
         accesses += 1
         if args.json:
-            print(json.dumps(_access_json(located.entry.seq, record, roles, facts, unattributed),
+            print(json.dumps(_access_json(seq, record, roles, facts, unattributed),
                              ensure_ascii=False))  # fmt: skip
         else:
             print(render_access(record, roles, facts, unattributed) + "\n")
     if not args.json:
         print(f"{accesses} access(es) recorded")
+        if refused:
+            print(f"{refused} request(s) refused by access control: no department data was read")
     return 0
 
 
@@ -300,17 +349,74 @@ def facts_about(
     return about, unattributed
 
 
+RefusalsAbout = tuple[list[AuditedRefusal], list[str], list[str]]
+"""(refusals about the subject or the whole request, rules of those about other people,
+rules of those that could not be attributed)."""
+
+
+def refusals_about(record: RefusalRecord, roles: set[str], items: ItemRegistry) -> RefusalsAbout:
+    """Which refusals of a refused request concern a citizen holding ``roles``.
+
+    A refusal of the whole request (no fact: an item the caller may not use, a caller not
+    registered) concerns everyone it names. A refused fact is attributed to roles as the
+    verification facts of older records are (``facts_about``): through the item's binding
+    of its subject slots. Only the rules of the others are kept, so a buyer's statement
+    says a request was refused for a fact about their spouse without naming that fact."""
+    item = items.get(record.service_item) if record.service_item in items else None
+    about: list[AuditedRefusal] = []
+    others: list[str] = []
+    unattributed: list[str] = []
+    for refusal in record.refusals:
+        if refusal.fact is None:
+            about.append(refusal)
+            continue
+        use = item.facts.get(refusal.fact) if item is not None else None
+        if use is not None:
+            if roles & set(use.subjects.values()):
+                about.append(refusal)
+            else:
+                others.append(refusal.rule)
+        elif len(record.subjects) == 1:
+            about.append(refusal)  # the only subject: every fact is about them
+        else:
+            unattributed.append(refusal.rule)
+    return about, others, unattributed
+
+
+_REQUEST_FIELDS = {
+    "request_id", "time", "caller_system", "caller_department", "operator", "service_item",
+    "item_version", "purpose", "legal_basis", "consent_reference", "case_number",
+}  # fmt: skip
+
+
+def _refused_json(
+    seq: int, record: RefusalRecord, roles: Iterable[str], about: RefusalsAbout
+) -> dict[str, Any]:
+    refused, about_others, unattributed = about
+    return {
+        "seq": seq,
+        "kind": record.kind,
+        **record.model_dump(mode="json", include=_REQUEST_FIELDS),
+        "decision": None,
+        "roles": list(roles),
+        "refusals": [
+            refusal.model_dump(mode="json", include={"rule", "fact", "department", "sharing"})
+            for refusal in refused
+        ],
+        "refusals_about_others": about_others,
+        "unattributed_refusals": unattributed,
+        "facts": [],
+        "department_data_read": False,
+    }
+
+
 def _access_json(
     seq: int, record: AuditRecord, roles: Iterable[str], facts: list[AuditedFact], unattributed: int
 ) -> dict[str, Any]:
-    shown = record.model_dump(
-        mode="json",
-        include={"request_id", "time", "caller_system", "caller_department", "operator",
-                 "service_item", "item_version", "purpose", "legal_basis", "consent_reference",
-                 "case_number", "decision"},
-    )  # fmt: skip
+    shown = record.model_dump(mode="json", include={*_REQUEST_FIELDS, "decision"})
     return {
         "seq": seq,
+        "kind": record.kind,
         **shown,
         "roles": list(roles),
         "facts": [

@@ -1,6 +1,7 @@
-"""Sharing-performance figures for a period, aggregated one record at a time.
+"""Sharing-performance figures for a period, aggregated one record at a time: verifications,
+requests refused by access control, and high-risk alerts.
 
-Memory grows with the number of items, departments, documents and alert rules, never with
+Memory grows with the number of items, departments, documents, callers and rules, never with
 the number of records: latency percentiles come from a log-scale histogram (1 % wide
 buckets), so p50/p95 are within 1 % of the exact value and the maximum is exact.
 """
@@ -12,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.audit import AlertRecord, AuditRecord
+from verifier.audit import AlertRecord, AuditRecord, RefusalRecord
 from verifier.catalogue import Catalogue
 from verifier.cli._audit_source import Period
 from verifier.cli._audit_text import table
@@ -88,6 +89,15 @@ class AlertFigures:
     threshold: int = 0
 
 
+@dataclass
+class RuleFigures:
+    """One access rule: the refused requests it applied to, and the refused facts under it
+    (0 for a rule that refuses a whole request, such as ``item_not_granted``)."""
+
+    requests: int = 0
+    facts: int = 0
+
+
 class SharingReport:
     """Feed it records with ``add``; read the figures with ``as_json`` or ``render``."""
 
@@ -105,12 +115,27 @@ class SharingReport:
         self.documents: Counter[str] = Counter()
         self.sparing_verifications = 0
         self.alerts: defaultdict[str, AlertFigures] = defaultdict(AlertFigures)
+        self.refusals = 0
+        self.refusal_rules: defaultdict[str, RuleFigures] = defaultdict(RuleFigures)
+        self.refusal_callers: Counter[str] = Counter()
+        self.refusal_items: Counter[str] = Counter()
 
-    def add(self, event: AuditRecord | AlertRecord) -> None:
+    def add(self, event: AuditRecord | AlertRecord | RefusalRecord) -> None:
         if isinstance(event, AlertRecord):
             self._add_alert(event)
+        elif isinstance(event, RefusalRecord):
+            self._add_refusal(event)
         else:
             self._add_verification(event)
+
+    def _add_refusal(self, record: RefusalRecord) -> None:
+        self.refusals += 1
+        self.refusal_callers[record.caller_system] += 1
+        self.refusal_items[record.service_item] += 1
+        for rule in dict.fromkeys(refusal.rule for refusal in record.refusals):
+            self.refusal_rules[rule].requests += 1
+        for refusal in record.refusals:
+            self.refusal_rules[refusal.rule].facts += refusal.fact is not None
 
     def _add_alert(self, alert: AlertRecord) -> None:
         figures = self.alerts[alert.rule]
@@ -158,6 +183,13 @@ class SharingReport:
             },
             "documents_not_required": dict(self.documents.most_common()),
             "verifications_sparing_documents": self.sparing_verifications,
+            "refusals": self.refusals,
+            "refusals_by_rule": {
+                rule: vars(figures) for rule, figures in sorted(self.refusal_rules.items())
+            },
+            "refusals_by_caller": dict(sorted(self.refusal_callers.items())),
+            "refusals_by_item": dict(sorted(self.refusal_items.items())),
+            "alerts": sum(figures.alerts for figures in self.alerts.values()),
             "alerts_by_rule": {
                 rule: vars(figures) for rule, figures in sorted(self.alerts.items())
             },
@@ -176,6 +208,8 @@ class SharingReport:
                 f"sharing report: {self.period.describe()}",
                 f"{self.verifications} verifications; {self.sparing_verifications} spared the "
                 "applicant at least one paper document",
+                f"{self.refusals} requests refused by access control (no department called); "
+                f"{figures['alerts']} high-risk alerts",
             ],
             table("verifications per item and decision:", ("item", "total", *DECISIONS), by_item),
             table(
@@ -205,6 +239,24 @@ class SharingReport:
                 "documents no longer required (verifications that did without each):",
                 ("document", "verifications"),
                 figures["documents_not_required"].items(),
+            ),
+            table(
+                "refused requests per access rule (requests it refused, facts it refused):",
+                ("rule", "requests", "facts"),
+                [
+                    (rule, counts["requests"], counts["facts"])
+                    for rule, counts in figures["refusals_by_rule"].items()
+                ],
+            ),
+            table(
+                "refused requests per caller system:",
+                ("caller system", "requests"),
+                figures["refusals_by_caller"].items(),
+            ),
+            table(
+                "refused requests per item:",
+                ("item", "requests"),
+                figures["refusals_by_item"].items(),
             ),
             table(
                 "alerts per rule:",

@@ -1,6 +1,11 @@
 """Reading the audit log for the auditor commands: where it is, which records match, what
 they are about.
 
+The log holds three kinds of record: verifications (a request answered), refusals (a request
+refused by access control before any department was asked) and high-risk alerts. ``query``,
+``statement`` and the filters here deal in *requests*: verifications and refusals, both of
+which name a caller, a service item and subjects.
+
 Everything here streams: entries are read one at a time in sequence order and parsed into
 the audit models as they go, so a query over a year of records holds one record at a time.
 """
@@ -12,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +31,7 @@ from verifier.audit import (
     AuditLogError,
     AuditRecord,
     Pseudonymiser,
+    RefusalRecord,
     read_audit_entries,
 )
 from verifier.config import VerifierConfig, pseudonymiser_for
@@ -41,7 +48,18 @@ def _local_zone() -> tzinfo:
 
 
 LOCAL_TIME = _local_zone()
-_EVENT = TypeAdapter[AuditRecord | AlertRecord](AuditEvent)
+Event = AuditRecord | AlertRecord | RefusalRecord
+"""Any record of the log (``AuditEvent`` without its discriminator annotation)."""
+Request = AuditRecord | RefusalRecord
+"""A record of one request: answered (a verification) or refused by access control."""
+_EVENT = TypeAdapter[Event](AuditEvent)
+
+
+class RequestKind(StrEnum):
+    """``--kind``: which requests to keep (the ``kind`` their records carry)."""
+
+    VERIFICATION = "verification"
+    REFUSAL = "refusal"
 
 
 def audit_directory(args: argparse.Namespace, config: VerifierConfig) -> Path:
@@ -134,7 +152,7 @@ class Period:
 class Located:
     """A parsed audit event with where it sits in the log."""
 
-    event: AuditRecord | AlertRecord
+    event: Event
     entry: AuditEntry
 
     def where(self, directory: Path) -> str:
@@ -165,20 +183,34 @@ def read_events(directory: Path) -> Iterator[Located]:
 
 @dataclass(frozen=True, slots=True)
 class RecordFilter:
-    """What ``query`` (and ``statement``, ``report``) keep; every given criterion must hold."""
+    """What ``query`` (and ``statement``) keep; every given criterion must hold.
+
+    A ``decision`` is only ever reached by a verification, so it keeps no refusal; a refusal
+    ``rule`` only ever refuses, so it keeps no verification."""
 
     period: Period = Period()
     pseudonym: str | None = None
     caller: str | None = None
     item: str | None = None
     decision: DecisionOutcome | None = None
+    kind: RequestKind | None = None
+    rule: str | None = None
 
-    def matches(self, record: AuditRecord) -> bool:
+    def matches(self, record: Request) -> bool:
+        if self.kind is not None and record.kind != self.kind:
+            return False
         if not self.period.contains(record.time):
             return False
         if self.item is not None and record.service_item != self.item:
             return False
-        if self.decision is not None and record.decision != self.decision:
+        if self.decision is not None and (
+            not isinstance(record, AuditRecord) or record.decision != self.decision
+        ):
+            return False
+        if self.rule is not None and (
+            not isinstance(record, RefusalRecord)
+            or all(refusal.rule != self.rule for refusal in record.refusals)
+        ):
             return False
         if self.caller is not None and self.caller not in (
             record.caller_system,
@@ -190,10 +222,20 @@ class RecordFilter:
         )
 
 
-def verifications(directory: Path, criteria: RecordFilter) -> Iterator[Located]:
+@dataclass(frozen=True, slots=True)
+class LocatedRequest:
+    """A verification or refusal with where it sits in the log (``Located``, narrowed)."""
+
+    record: Request
+    located: Located
+
+
+def requests(directory: Path, criteria: RecordFilter) -> Iterator[LocatedRequest]:
+    """The verifications and refusals that match, in log order (alerts are not requests)."""
     for located in read_events(directory):
-        if isinstance(located.event, AuditRecord) and criteria.matches(located.event):
-            yield located
+        event = located.event
+        if isinstance(event, AuditRecord | RefusalRecord) and criteria.matches(event):
+            yield LocatedRequest(event, located)
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,5 +1,5 @@
-"""Readable text of audit records for an auditor's terminal: query rows, one verification in
-full, a citizen's access statement.
+"""Readable text of audit records for an auditor's terminal: query rows, one verification or
+refusal in full, a citizen's access statement.
 
 Every string that came from a caller (operator, purpose, case number…) goes through
 ``clean``: the log stores it faithfully, but an escape sequence in it must not repaint the
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from verifier.audit import AuditedFact, AuditRecord
-from verifier.cli._audit_source import Located, local_time
+from verifier.audit import AuditedFact, AuditedRefusal, AuditRecord, RefusalRecord
+from verifier.cli._audit_source import Located, Request, local_time
 from verifier.model import FactStatus
 
 QUERY_HEADER = ("time (UTC+8)", "request", "caller", "operator", "item", "decision", "subjects")
@@ -40,13 +41,18 @@ def clean(value: object) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
-def caller_text(record: AuditRecord) -> str:
+REFUSED = "REFUSED"
+"""What a refused request shows where a verification shows its decision."""
+NOTHING_READ = "none: refused by access control before any department was asked"
+
+
+def caller_text(record: Request) -> str:
     if record.caller_department:
         return f"{clean(record.caller_system)}/{clean(record.caller_department)}"
     return clean(record.caller_system)
 
 
-def subjects_text(record: AuditRecord) -> str:
+def subjects_text(record: Request) -> str:
     return ", ".join(f"{clean(s.role)} {clean(s.masked)}" for s in record.subjects)
 
 
@@ -58,14 +64,34 @@ def fact_result_text(fact: AuditedFact) -> str:
     return clean(fact.value)
 
 
-def query_cells(record: AuditRecord) -> tuple[str, ...]:
+def refusal_rules(record: RefusalRecord) -> str:
+    """The rules that refused the request, each once, in the order they were applied."""
+    return ", ".join(dict.fromkeys(clean(refusal.rule) for refusal in record.refusals))
+
+
+def outcome_text(record: Request) -> str:
+    """A verification's decision, or ``REFUSED (rule, …)``."""
+    if isinstance(record, RefusalRecord):
+        return f"{REFUSED} ({refusal_rules(record)})"
+    return str(record.decision)
+
+
+def refused_fact_text(refusal: AuditedRefusal) -> str:
+    """``rule: fact (department, sharing)``, or ``rule: the whole request``."""
+    if refusal.fact is None:
+        return f"{clean(refusal.rule)}: the whole request"
+    where = ", ".join(clean(part) for part in (refusal.department, refusal.sharing) if part)
+    return f"{clean(refusal.rule)}: {clean(refusal.fact)}" + (f" ({where})" if where else "")
+
+
+def query_cells(record: Request) -> tuple[str, ...]:
     return (
         local_time(record.time),
         clean(record.request_id),
         caller_text(record),
         clean(record.operator),
         f"{clean(record.service_item)} v{clean(record.item_version)}",
-        str(record.decision),
+        outcome_text(record),
         subjects_text(record),
     )
 
@@ -171,6 +197,47 @@ def render_verification(located: Located, directory: Path) -> str:
     return "\n".join(lines)
 
 
+def render_refusal(located: Located, directory: Path) -> str:
+    record = located.event
+    assert isinstance(record, RefusalRecord)
+    lines = [f"refusal {clean(record.request_id)}", ""]
+    lines += _fields(
+        [
+            ("log entry", f"seq {located.entry.seq}  {located.where(directory)}"),
+            ("time", f"{local_time(record.time)} Asia/Shanghai ({record.time.isoformat()})"),
+            ("caller", caller_text(record)),
+            ("operator", clean(record.operator)),
+            ("service item", f"{clean(record.service_item)} v{clean(record.item_version)}"),
+            ("purpose", clean(record.purpose)),
+            ("legal basis", clean(record.legal_basis)),
+            ("consent", clean(record.consent_reference)),
+            ("case number", clean(record.case_number)),
+            ("trace id", clean(record.trace_id)),
+            ("outcome", f"{REFUSED} (PERMISSION_DENIED): no department was called, no data read"),
+        ]
+    )
+    lines += ["", "subjects (role, masked ID, pseudonym):"]
+    lines += [
+        f"  {clean(s.role):<10} {clean(s.masked):<20} {clean(s.pseudonym)}" for s in record.subjects
+    ]
+    lines.append("")
+    lines += table(
+        "refused:",
+        ("rule", "fact", "catalogue fact", "department", "sharing"),
+        [
+            (
+                refusal.rule,
+                refusal.fact if refusal.fact is not None else "(the whole request)",
+                refusal.catalogue_fact,
+                refusal.department,
+                refusal.sharing,
+            )
+            for refusal in record.refusals
+        ],
+    )
+    return "\n".join(lines)
+
+
 def render_access(
     record: AuditRecord, roles: Iterable[str], facts: Iterable[AuditedFact], unattributed: int
 ) -> str:
@@ -194,6 +261,50 @@ def render_access(
             ("as", ", ".join(clean(role) for role in roles)),
             ("facts read", read[0]),
             *(("", entry) for entry in read[1:]),
+        ]
+    )
+    return "\n".join(lines)
+
+
+def render_refused_access(
+    record: RefusalRecord,
+    roles: Iterable[str],
+    refused: Iterable[AuditedRefusal],
+    about_others: Iterable[str],
+    unattributed: Iterable[str],
+) -> str:
+    """One refused request in a citizen's statement: who asked, and which rule said no.
+
+    ``refused`` are the refusals of facts about this subject's roles (or of the whole
+    request); ``about_others`` and ``unattributed`` are only the rules of the rest, whose
+    fact names stay out of this subject's statement."""
+    lines = [
+        f"{local_time(record.time)}  {clean(record.service_item)} v{clean(record.item_version)}"
+        f"  {REFUSED}  (request {clean(record.request_id)})"
+    ]
+    reasons = [refused_fact_text(refusal) for refusal in refused]
+    reasons += [
+        f"{clean(rule)}: "
+        + ("a fact about another person" if count == 1 else f"{count} facts about others")
+        + " named in the request"
+        for rule, count in Counter(about_others).items()
+    ]  # fmt: skip
+    reasons += [
+        f"{clean(rule)}: " + ("a fact" if count == 1 else f"{count} facts")
+        + " that could not be attributed"
+        for rule, count in Counter(unattributed).items()
+    ]  # fmt: skip
+    lines += _fields(
+        [
+            ("by", f"{caller_text(record)}, operator {clean(record.operator)}"),
+            ("purpose", clean(record.purpose)),
+            ("legal basis", clean(record.legal_basis)),
+            ("consent", clean(record.consent_reference)),
+            ("case number", clean(record.case_number)),
+            ("as", ", ".join(clean(role) for role in roles)),
+            ("refused", reasons[0] if reasons else "-"),
+            *(("", reason) for reason in reasons[1:]),
+            ("facts read", NOTHING_READ),
         ]
     )
     return "\n".join(lines)
