@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
-from support import resident_id
+from support import SCHOOL_PLACE_ACCESS, resident_id
 
 from verifier.adapter import DepartmentAnswer, DepartmentQuery, MockAdapter
 from verifier.engine import Verifier
@@ -32,7 +32,7 @@ def school_place_request(**changes: object) -> pb.VerifyRequest:
         "subjects": [pb.Subject(role="guardian", id=GUARDIAN), pb.Subject(role="child", id=CHILD)],
         "parameters": {"district": pb.ParameterValue(string_value="440305")},
         "reference_date": pb.Date(year=2026, month=8, day=31),
-        "purpose": "compulsory_education_admission",
+        **SCHOOL_PLACE_ACCESS,
         "operator": "clerk-0042",
         "caller": pb.Caller(system="test-service-hall", department="education"),
     }

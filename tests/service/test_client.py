@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from service_support import CHILD, GUARDIAN, Served
+from support import SCHOOL_PLACE_ACCESS
 
 import verifier.service
 from verifier._errors import InvalidApplication, UnknownServiceItem
@@ -20,6 +21,7 @@ def school_place(**changes: object) -> dict[str, object]:
         "subjects": [{"role": "guardian", "id": GUARDIAN}, {"role": "child", "id": CHILD}],
         "parameters": {"district": "440305"},
         "reference_date": "2026-08-31",
+        **SCHOOL_PLACE_ACCESS,
         "operator": "clerk-0042",
     }
     data.update(changes)
@@ -79,16 +81,23 @@ def test_public_surface_is_pinned() -> None:
         "DEFAULT_MAX_CONCURRENT_RPCS",
         "DEFAULT_MAX_MESSAGE_BYTES",
         "SERVICE_NAME",
+        "Authenticator",
+        "CertificateAuthenticator",
+        "LoopbackAuthenticator",
         "ParameterDescription",
         "RequiredFactDescription",
         "RoleDescription",
         "ServiceItemDescription",
+        "TokenAuthenticator",
+        "Unauthenticated",
         "VerifierClient",
+        "client_credentials",
         "create_server",
         "describe_service_item",
         "graceful_shutdown",
         "mark_serving",
         "serve",
+        "token_digest",
     ]
     for name in verifier.service.__all__:
         assert getattr(verifier.service, name) is not None

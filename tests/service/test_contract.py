@@ -10,6 +10,7 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2
 from service_support import CHILD, GUARDIAN, Served, with_wrong_check_character
+from support import SCHOOL_PLACE_ACCESS
 
 from verifier.service._generated.v1 import verification_pb2 as pb
 
@@ -128,6 +129,8 @@ async def test_a_client_generated_from_proto_alone_works(served: Served, tmp_pat
                         ],
                         parameters={{"district": pb.ParameterValue(string_value="440305")}},
                         reference_date=pb.Date(year=2026, month=8, day=31),
+                        purpose={SCHOOL_PLACE_ACCESS["purpose"]!r},
+                        legal_basis={SCHOOL_PLACE_ACCESS["legal_basis"]!r},
                         caller=pb.Caller(system="another-language"),
                     ),
                     timeout=5,

@@ -229,11 +229,18 @@ def test_empty_strings_and_no_date_mean_not_given() -> None:
     assert application.reference_date is None
 
 
-def test_the_authenticated_caller_wins_over_the_declared_one() -> None:
-    _, caller = _convert.verify_request_from_proto(
-        school_place_request(), authenticated_system="hall-by-certificate"
+def test_the_proven_caller_wins_over_the_declared_one() -> None:
+    proven = CallerIdentity(system="hall-by-certificate", department="housing")
+    declared = school_place_request()
+    assert (declared.caller.system, declared.caller.department) != (
+        proven.system,
+        proven.department,
     )
-    assert caller.system == "hall-by-certificate"
+    _, caller = _convert.verify_request_from_proto(declared, proven=proven)
+    assert caller == proven
+    # The declared caller is not read at all: not even a malformed one fails the request.
+    forged = school_place_request(caller=pb.Caller(system="hall\nforged line"))
+    assert _convert.verify_request_from_proto(forged, proven=proven)[1] == proven
 
 
 @pytest.mark.parametrize(

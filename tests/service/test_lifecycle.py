@@ -106,14 +106,21 @@ async def test_serve_runs_until_sigterm_then_closes_the_verifier(
     port: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     serving = asyncio.create_task(serve(verifier, grace=1, ready=port.set_result))
 
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{await port}") as channel:
-        assert await health_of(channel) == {"": SERVING, SERVICE_NAME: SERVING}
-        response = await pb_grpc.VerificationServiceStub(channel).Verify(
-            school_place_request(), timeout=5
-        )
-        assert response.request_id
-        os.kill(os.getpid(), signal.SIGTERM)
-        await asyncio.wait_for(serving, timeout=2)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{await port}") as channel:
+            assert await health_of(channel) == {"": SERVING, SERVICE_NAME: SERVING}
+            response = await pb_grpc.VerificationServiceStub(channel).Verify(
+                school_place_request(), timeout=5
+            )
+            assert response.request_id
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.wait_for(serving, timeout=2)
+    finally:
+        # A failure above must not leave a live server behind the test's event loop: grpc
+        # crashes the whole test process when the loop is torn down under it.
+        if not serving.done():
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
     assert closed.is_set()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, "handlers are removed after"
 

@@ -6,7 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from verifier._errors import ConfigurationError, InvalidApplication, VerifierError
+from verifier._errors import (
+    AccessDenied,
+    ConfigurationError,
+    InvalidApplication,
+    VerifierError,
+)
 from verifier.cli import _local, _service
 
 
@@ -36,12 +41,23 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--reference-date", help="YYYY-MM-DD; today if omitted")
     verify.add_argument("--purpose")
     verify.add_argument("--legal-basis")
+    verify.add_argument("--consent-reference", help="the subject's authorisation, where needed")
     verify.add_argument("--case-number")
     verify.add_argument("--operator")
     verify.add_argument("--timeout", type=float, default=None, help="seconds")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.add_argument("--address", help="server address (default: server.address)")
     verify.add_argument("--local", action="store_true", help="verify in-process, no server")
+    tls = verify.add_argument_group("calling a server with TLS / mutual TLS")
+    tls.add_argument("--ca", help="PEM bundle the server's certificate must chain to")
+    tls.add_argument("--cert", help="PEM client certificate (mutual TLS)")
+    tls.add_argument("--key", help="PEM key of the client certificate")
+    tls.add_argument("--server-name", help="name to check the server certificate against")
+    tls.add_argument(
+        "--token-env",
+        default="VERIFIER_TOKEN",
+        help="environment variable holding a development bearer token (default: %(default)s)",
+    )
     verify.set_defaults(run=_service.run_verify)
 
     serve = commands.add_parser("serve", help="serve the gRPC API (embedded default if no config)")
@@ -59,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_simulate_command(commands)
 
+    from verifier.cli._certs import add_certs_command
+
+    add_certs_command(commands)
+
     from verifier.cli._audit import add_audit_commands
 
     add_audit_commands(commands)
@@ -74,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for violation in exc.violations:
             print(f"  {violation.field}: {violation.description}", file=sys.stderr)
         return 2
+    except AccessDenied as exc:
+        print("permission denied (no department was asked):", file=sys.stderr)
+        for refusal in exc.refusals:
+            fact = f"{refusal.fact}: " if refusal.fact else ""
+            print(f"  {fact}{refusal.rule}: {refusal.description}", file=sys.stderr)
+        return 3
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

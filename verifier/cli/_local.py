@@ -61,7 +61,14 @@ def application_from_args(args: argparse.Namespace) -> Application:
         "subjects": subjects,
         "parameters": parameters,
     }
-    for field in ("reference_date", "purpose", "legal_basis", "case_number", "operator"):
+    for field in (
+        "reference_date",
+        "purpose",
+        "legal_basis",
+        "consent_reference",
+        "case_number",
+        "operator",
+    ):
         if getattr(args, field, None):
             data[field] = getattr(args, field)
     return parse_application(data)

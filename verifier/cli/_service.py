@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from pathlib import Path
 
+import grpc
+
+from verifier._errors import ConfigurationError
 from verifier.cli._local import (
     application_from_args,
     config_from,
@@ -14,9 +19,10 @@ from verifier.cli._local import (
     verify_locally,
 )
 from verifier.config import VerifierConfig, build_verifier, ensure_demo_city
+from verifier.config._security import authenticator_for, server_credentials_for
 from verifier.config._wiring import configure_telemetry_for
 from verifier.model import CallerIdentity
-from verifier.service import VerifierClient, serve
+from verifier.service import VerifierClient, client_credentials, serve
 
 CLI_CALLER = CallerIdentity(system="verifier-cli")
 
@@ -38,11 +44,15 @@ def run_serve(args: argparse.Namespace) -> int:
     host = address.rpartition(":")[0]
 
     def ready(port: int) -> None:
+        # The first line is read by scripts (the demo, tests): keep it exactly so.
         print(f"verifier listening on {host}:{port}", flush=True)
+        print(f"  {_security_summary(config)}", flush=True)
 
+    credentials = server_credentials_for(config)
     # One telemetry set-up for the engine and the server (admission-control metrics).
     telemetry = configure_telemetry_for(config)
     try:
+        authenticator = authenticator_for(config, meter_provider=telemetry.meter_provider)
         verifier = build_verifier(config, telemetry=telemetry)
     except BaseException:
         telemetry.shutdown()
@@ -60,16 +70,48 @@ def run_serve(args: argparse.Namespace) -> int:
             max_queued_verifications=config.server.max_queued_verifications,
             queue_timeout_ms=config.server.queue_timeout_ms,
             meter_provider=telemetry.meter_provider,
+            authenticator=authenticator,
+            credentials=credentials,
         )
     )
     print("verifier stopped", flush=True)
     return 0
 
 
+def _security_summary(config: VerifierConfig) -> str:
+    tls = config.server.tls
+    if tls is None:
+        transport = "plaintext, this machine only"
+    else:
+        transport = "mutual TLS" if tls.client_ca else "TLS"
+    callers = {
+        "loopback": "the request's caller, if registered (development mode)",
+        "mtls": "client certificate",
+        "token": "bearer token (development mode)",
+    }[config.access.mode.value]
+    systems = ", ".join(sorted(config.access.callers))
+    return f"{transport}; callers identified by {callers}; registered: {systems}"
+
+
 async def verify_remotely(args: argparse.Namespace) -> int:
     application = application_from_args(args)
     address = args.address or config_from(args).server.address
-    async with VerifierClient.connect(address, caller=CLI_CALLER) as client:
+    credentials = None
+    if args.ca:
+        credentials = client_credentials(
+            Path(args.ca),
+            Path(args.cert) if args.cert else None,
+            Path(args.key) if args.key else None,
+        )
+    elif args.cert or args.key:
+        raise ConfigurationError("--cert and --key need --ca (the server's CA bundle)")
+    async with VerifierClient.connect(
+        address,
+        caller=CLI_CALLER,
+        credentials=credentials,
+        server_name=args.server_name,
+        token=os.environ.get(args.token_env) or None,
+    ) as client:
         result = await client.verify(application, timeout=args.timeout or 5.0)
     print_result(result, args.json)
     return 0
@@ -80,7 +122,12 @@ def run_verify(args: argparse.Namespace) -> int:
         application = application_from_args(args)
         print_result(asyncio.run(verify_locally(args, application)), args.json)
         return 0
-    return asyncio.run(verify_remotely(args))
+    try:
+        return asyncio.run(verify_remotely(args))
+    except grpc.aio.AioRpcError as error:
+        # The server's own words (UNAUTHENTICATED, UNAVAILABLE…), without a traceback.
+        print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
+        return 1
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -8,7 +8,10 @@ Environment variables win over the file (addresses and secrets belong in the env
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from datetime import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from verifier._errors import ConfigurationError
+from verifier.access import ALL_ITEMS, CallerGrant
 from verifier.engine._resilience_policy import ResiliencePolicy
 from verifier.telemetry._config import TelemetryConfig
 
@@ -72,10 +76,26 @@ class AuditConfig(BaseModel):
         return self
 
 
+class TlsConfig(BaseModel):
+    """The server's TLS: its certificate chain and key, and the CA bundle that client
+    certificates must chain to (required for ``access.mode: mtls``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: Path
+    """PEM certificate chain the server presents."""
+    private_key: Path
+    """PEM private key of that certificate (keep it readable by the service only)."""
+    client_ca: Path | None = None
+    """PEM bundle of the CAs whose client certificates are accepted (mutual TLS)."""
+
+
 class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     address: str = "127.0.0.1:50051"
+    tls: TlsConfig | None = None
+    """None: plaintext, which is only allowed on a loopback address (development)."""
     max_message_bytes: int = Field(default=1 << 20, ge=1024)
     max_concurrent_rpcs: int = Field(default=512, ge=1)
     batch_in_flight: int = Field(default=32, ge=1)
@@ -89,6 +109,62 @@ class ServerConfig(BaseModel):
     """Verifications that may wait for a slot (0: none wait)."""
     queue_timeout_ms: int = Field(default=100, ge=0)
     """How long a queued verification waits for a slot before RESOURCE_EXHAUSTED."""
+
+
+class AccessMode(StrEnum):
+    """How the gRPC service identifies the calling system."""
+
+    LOOPBACK = "loopback"
+    """Development, the embedded default: the request's ``caller`` is taken at its word,
+    from this machine only, if it is a registered system."""
+    MTLS = "mtls"
+    """Production: the client certificate (``server.tls.client_ca``) names the system."""
+    TOKEN = "token"  # noqa: S105 - the mode's name, not a secret
+    """Development: ``authorization: Bearer <token>`` whose SHA-256 a caller declares."""
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class CallerConfig(CallerGrant):
+    """One calling system: its rights (``items``, ``department``) and how it is recognised."""
+
+    certificate_names: tuple[str, ...] = ()
+    """mTLS: the certificate subject CNs, DNS or URI subjectAltNames that identify this
+    system (``verifier certs issue`` puts the system name in the CN and a DNS SAN)."""
+    token_sha256: str | None = None
+    """Token mode: the hex SHA-256 of this system's bearer token (``verifier certs token``)."""
+
+    @field_validator("token_sha256")
+    @classmethod
+    def _hex_digest(cls, value: str | None) -> str | None:
+        if value is not None and _SHA256_HEX.fullmatch(value) is None:
+            raise ValueError("must be 64 lower-case hex digits (a SHA-256, not the token)")
+        return value
+
+
+def _development_callers() -> dict[str, CallerConfig]:
+    # The embedded default's callers: the in-process library, the demo's service hall and
+    # the CLI. A deployment lists its own systems instead (this default is then gone).
+    return {
+        "embedded": CallerConfig(items=(ALL_ITEMS,)),
+        "demo-service-hall": CallerConfig(items=(ALL_ITEMS,), department="district-service-centre"),
+        "verifier-cli": CallerConfig(items=(ALL_ITEMS,)),
+    }
+
+
+class AccessConfig(BaseModel):
+    """Who may call, and which service items each calling system may use.
+
+    The catalogue's sharing rules (sharing class, purposes, legal basis, consent) apply to
+    every caller on top of these rights.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: AccessMode = AccessMode.LOOPBACK
+    callers: dict[str, CallerConfig] = Field(default_factory=_development_callers)
+    """System name → rights. Each item may be ``"*"`` (every item: development only)."""
 
 
 class CacheConfig(BaseModel):
@@ -179,6 +255,32 @@ class VerifierConfig(BaseSettings):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
+    access: AccessConfig = Field(default_factory=AccessConfig)
+
+    @model_validator(mode="after")
+    def _transport_fits_access_mode(self) -> VerifierConfig:
+        tls, mode = self.server.tls, self.access.mode
+        if mode is AccessMode.MTLS:
+            if tls is None or tls.client_ca is None:
+                raise ValueError(
+                    "access.mode mtls needs server.tls with certificate, private_key and client_ca"
+                )
+            named = [
+                name for name, caller in self.access.callers.items() if caller.certificate_names
+            ]
+            if not named:
+                raise ValueError("access.mode mtls: no access.callers entry has certificate_names")
+        if mode is AccessMode.TOKEN and not any(
+            caller.token_sha256 for caller in self.access.callers.values()
+        ):
+            raise ValueError("access.mode token: no access.callers entry has a token_sha256")
+        if tls is None and not is_loopback_address(self.server.address):
+            raise ValueError(
+                f"server.address {self.server.address!r} is not a loopback address: without "
+                "server.tls the service listens on this machine only (configure server.tls "
+                "and access.mode mtls to serve a network)"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -200,6 +302,19 @@ class VerifierConfig(BaseSettings):
         if configured is not None and configured.url:
             return configured.url
         return f"sqlite:///{(self.data_dir / f'{department}.db').as_posix()}"
+
+
+def is_loopback_address(address: str) -> bool:
+    """``127.0.0.1:50051``, ``[::1]:0``, ``localhost:50051`` or ``unix:…``."""
+    if address.startswith("unix:"):
+        return True
+    host = address.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> VerifierConfig:

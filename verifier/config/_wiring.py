@@ -27,6 +27,7 @@ from verifier.audit import (
     load_signing_key,
 )
 from verifier.catalogue import Catalogue, SharingClass, load_catalogue
+from verifier.config._security import access_policy
 from verifier.config._settings import (
     CacheConfig,
     ResilienceConfig,
@@ -69,6 +70,7 @@ def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None 
             alerts=alerts,
             cache=cache_policy(config.cache),
             resilience=_resilience_policy(config, catalogue),
+            access=access_policy(config, (item.id for item in items)),
         )
     except BaseException:
         telemetry.shutdown()

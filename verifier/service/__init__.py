@@ -5,7 +5,15 @@ lives in ``verifier.service._generated`` (made by ``python proto/generate.py``).
 types stay inside this package: callers use the library's models on both sides.
 """
 
-from verifier.service._client import VerifierClient
+from verifier.service._auth import (
+    Authenticator,
+    CertificateAuthenticator,
+    LoopbackAuthenticator,
+    TokenAuthenticator,
+    Unauthenticated,
+    token_digest,
+)
+from verifier.service._client import VerifierClient, client_credentials
 from verifier.service._description import (
     ParameterDescription,
     RequiredFactDescription,
@@ -31,14 +39,21 @@ __all__ = [
     "DEFAULT_MAX_CONCURRENT_RPCS",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "SERVICE_NAME",
+    "Authenticator",
+    "CertificateAuthenticator",
+    "LoopbackAuthenticator",
     "ParameterDescription",
     "RequiredFactDescription",
     "RoleDescription",
     "ServiceItemDescription",
+    "TokenAuthenticator",
+    "Unauthenticated",
     "VerifierClient",
+    "client_credentials",
     "create_server",
     "describe_service_item",
     "graceful_shutdown",
     "mark_serving",
     "serve",
+    "token_digest",
 ]

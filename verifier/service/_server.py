@@ -27,6 +27,7 @@ from opentelemetry import metrics
 from verifier._errors import ConfigurationError
 from verifier.engine import Verifier
 from verifier.service._admission import AdmissionControl
+from verifier.service._auth import Authenticator
 from verifier.service._generated.v1 import verification_pb2 as pb
 from verifier.service._servicer import SERVICE_NAME, VerificationServicer, lenient_parser
 
@@ -134,6 +135,8 @@ async def create_server(
     max_queued_verifications: int = DEFAULT_MAX_QUEUED_VERIFICATIONS,
     queue_timeout_ms: int = DEFAULT_QUEUE_TIMEOUT_MS,
     meter_provider: metrics.MeterProvider | None = None,
+    authenticator: Authenticator | None = None,
+    credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """A server for ``verifier`` bound to ``address``, and the port it bound (for port 0).
 
@@ -149,13 +152,21 @@ async def create_server(
     Health and the item listing are not limited: overload is not unhealth. grpc's own
     ``max_concurrent_rpcs`` (every RPC alike, health checks included) stays the last resort.
     Async because the health service's state lives on the running event loop.
+
+    Callers: ``authenticator`` identifies each call's system (default: development mode,
+    the request's declared caller from loopback peers only); ``credentials`` (e.g.
+    ``grpc.ssl_server_credentials`` requiring client certificates) make the port TLS,
+    else it is plaintext.
     """
     server = grpc.aio.server(
         options=[("grpc.max_receive_message_length", max_message_bytes)],
         maximum_concurrent_rpcs=max_concurrent_rpcs,
     )
     try:
-        port = server.add_insecure_port(address)
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
     except RuntimeError:  # grpc's way of saying the address is taken or malformed
         raise ConfigurationError(f"cannot listen on {address!r}") from None
     meter = metrics.get_meter("verifier", meter_provider=meter_provider)
@@ -170,7 +181,12 @@ async def create_server(
         ),
     )
     _add_servicer(
-        VerificationServicer(verifier, batch_in_flight=batch_in_flight, admission=admission),
+        VerificationServicer(
+            verifier,
+            batch_in_flight=batch_in_flight,
+            admission=admission,
+            authenticator=authenticator,
+        ),
         server,
     )
     health = _ServerHealth(health_aio.HealthServicer(), verifier)
@@ -225,6 +241,8 @@ async def serve(
     max_queued_verifications: int = DEFAULT_MAX_QUEUED_VERIFICATIONS,
     queue_timeout_ms: int = DEFAULT_QUEUE_TIMEOUT_MS,
     meter_provider: metrics.MeterProvider | None = None,
+    authenticator: Authenticator | None = None,
+    credentials: grpc.ServerCredentials | None = None,
 ) -> None:
     """Serve ``verifier`` until SIGTERM or SIGINT (or ``stop`` is set), then shut down gracefully.
 
@@ -242,6 +260,8 @@ async def serve(
             max_queued_verifications=max_queued_verifications,
             queue_timeout_ms=queue_timeout_ms,
             meter_provider=meter_provider,
+            authenticator=authenticator,
+            credentials=credentials,
         )
     except BaseException:
         await verifier.aclose()  # serve owns the verifier's life, failed start-up included

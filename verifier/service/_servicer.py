@@ -2,7 +2,10 @@
 
 Every exception is mapped here, so nothing foreign or internal reaches the caller:
 
+    Unauthenticated (no proven, registered caller)  → UNAUTHENTICATED
     InvalidApplication (incl. UnknownServiceItem)  → INVALID_ARGUMENT + google.rpc.BadRequest
+    AccessDenied (catalogue or caller rights)      → PERMISSION_DENIED + google.rpc.ErrorInfo
+                                                     and one AccessRefusal per refusal
     AuditUnavailable                               → UNAVAILABLE (no audit, no answer)
     Overloaded (admission control)                 → RESOURCE_EXHAUSTED + google.rpc.RetryInfo
     anything else                                  → INTERNAL with an error id; logged here
@@ -28,10 +31,16 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[i
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 
-from verifier._errors import AuditUnavailable, FieldViolation, InvalidApplication
+from verifier._errors import AccessDenied, AuditUnavailable, FieldViolation, InvalidApplication
 from verifier.engine import Verifier
 from verifier.service import _convert
 from verifier.service._admission import AdmissionControl, Overloaded
+from verifier.service._auth import (
+    Authenticator,
+    CallAuthentication,
+    LoopbackAuthenticator,
+    Unauthenticated,
+)
 from verifier.service._batch import BatchTooLarge, bounded_as_completed
 from verifier.service._description import describe_service_item
 from verifier.service._generated.v1 import verification_pb2 as pb
@@ -78,13 +87,23 @@ class _Failure:
     code: grpc.StatusCode
     message: str
     invalid: InvalidApplication | None = None
+    denied: AccessDenied | None = None
     status: grpc.Status | None = None
     """The full status (with details) a unary call ends with, when there is more than a code."""
 
 
 def _failure(error: Exception, method: str) -> _Failure:
+    if isinstance(error, Unauthenticated):
+        return _Failure(grpc.StatusCode.UNAUTHENTICATED, f"unauthenticated: {error}")
     if isinstance(error, InvalidApplication):
         return _Failure(grpc.StatusCode.INVALID_ARGUMENT, str(error), error)
+    if isinstance(error, AccessDenied):
+        return _Failure(
+            grpc.StatusCode.PERMISSION_DENIED,
+            str(error),
+            denied=error,
+            status=_convert.permission_denied_status(error),
+        )
     if isinstance(error, AuditUnavailable):
         return _Failure(
             grpc.StatusCode.UNAVAILABLE,
@@ -152,7 +171,13 @@ def _batch_error(failure: _Failure) -> pb.VerifyBatchError:
         invalid = InvalidApplication(
             [FieldViolation(f"request.{v.field}", v.description) for v in invalid.violations]
         )
-    return _convert.batch_error_to_proto(failure.code, failure.message, invalid)
+    refusals = () if failure.denied is None else failure.denied.refusals
+    return _convert.batch_error_to_proto(
+        failure.code,
+        failure.message,
+        invalid,
+        refusals=[_convert.refusal_to_proto(refusal) for refusal in refusals],
+    )
 
 
 _MISSING_CLIENT_ID = _convert.batch_error_to_proto(
@@ -164,14 +189,6 @@ _MISSING_CLIENT_ID = _convert.batch_error_to_proto(
 )
 
 
-def _authenticated_system(context: _Context) -> str | None:
-    """The peer's identity when the transport authenticated it (mutual TLS), else None."""
-    identities = context.peer_identities()
-    if not identities:
-        return None
-    return next(iter(identities)).decode("utf-8", errors="replace")
-
-
 class VerificationServicer(pb_grpc.VerificationServiceServicer):
     def __init__(
         self,
@@ -179,9 +196,13 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         *,
         batch_in_flight: int,
         admission: AdmissionControl | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
-        """``admission``: bounds the verifications running at once (default: unbounded)."""
+        """``admission``: bounds the verifications running at once (default: unbounded).
+        ``authenticator``: identifies each call's system (default: development mode, the
+        request's caller from loopback peers)."""
         self._verifier = verifier
+        self._authenticator = authenticator or LoopbackAuthenticator()
         self._batch_in_flight = batch_in_flight
         self._admission = admission
         # Items are fixed for the verifier's life: describe them once, at start-up.
@@ -193,10 +214,15 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             service_items=[self._items[name] for name in sorted(self._items)]
         )
 
-    async def _verify(self, request: pb.VerifyRequest, context: _Context) -> pb.VerifyResponse:
-        application, caller = _convert.verify_request_from_proto(
-            request, authenticated_system=_authenticated_system(context)
-        )
+    async def _verify(
+        self, request: pb.VerifyRequest, context: _Context, call: CallAuthentication
+    ) -> pb.VerifyResponse:
+        application, declared = _convert.verify_request_from_proto(request, proven=call.caller)
+        try:
+            caller = call.admit(declared)
+        except Unauthenticated as error:
+            self._authenticator.refused(context, error)
+            raise
         # A service hall's trace continues into ours (W3C traceparent / tracestate). The
         # context only parents our spans: it identifies no one and authorises nothing.
         token = otel_context.attach(extract_trace_context(context.invocation_metadata()))
@@ -219,15 +245,23 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         self, request: pb.VerifyRequest | Undecodable, context: _Context
     ) -> pb.VerifyResponse:
         async with _StatusOnError(context, "Verify"):
+            # Who is asking comes first: an unknown caller learns nothing, not even whether
+            # its request was well formed.
+            call = self._authenticator.authenticate(context)
             if isinstance(request, Undecodable):
                 raise InvalidApplication([_UNDECODABLE_VIOLATION])
-            return await self._verify(request, context)
+            return await self._verify(request, context, call)
 
     async def VerifyBatch(  # noqa: N802 - the generated servicer's name
         self,
         request_iterator: AsyncIterator[pb.VerifyBatchRequest | Undecodable],
         context: _Context,
     ) -> AsyncIterator[pb.VerifyBatchResponse]:
+        try:
+            call = self._authenticator.authenticate(context)
+        except Unauthenticated as error:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, f"unauthenticated: {error}")
+
         async def verify_one(item: pb.VerifyBatchRequest | Undecodable) -> pb.VerifyBatchResponse:
             if isinstance(item, Undecodable):  # no client_id can be read from it
                 failure = _failure(InvalidApplication([_UNDECODABLE_VIOLATION]), "VerifyBatch")
@@ -235,7 +269,7 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             if not item.client_id:
                 return pb.VerifyBatchResponse(error=_MISSING_CLIENT_ID)
             try:
-                result = await self._verify(item.request, context)
+                result = await self._verify(item.request, context, call)
             except Exception as error:
                 failure = _failure(error, "VerifyBatch")
                 return pb.VerifyBatchResponse(client_id=item.client_id, error=_batch_error(failure))
@@ -253,12 +287,15 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
     async def ListServiceItems(  # noqa: N802 - the generated servicer's name
         self, request: pb.ListServiceItemsRequest, context: _Context
     ) -> pb.ListServiceItemsResponse:
+        async with _StatusOnError(context, "ListServiceItems"):
+            self._authenticator.authenticate(context)
         return self._listing
 
     async def DescribeServiceItem(  # noqa: N802 - the generated servicer's name
         self, request: pb.DescribeServiceItemRequest, context: _Context
     ) -> pb.DescribeServiceItemResponse:
         async with _StatusOnError(context, "DescribeServiceItem"):
+            self._authenticator.authenticate(context)
             item = self._items.get(request.service_item)
             if item is None:
                 await context.abort(

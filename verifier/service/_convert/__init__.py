@@ -10,6 +10,11 @@ from verifier.service._convert._items import (
     description_from_proto,
     description_to_proto,
 )
+from verifier.service._convert._refusals import (
+    permission_denied_status,
+    refusal_to_proto,
+    refusals_from_error,
+)
 from verifier.service._convert._requests import (
     application_from_proto,
     application_to_proto,
@@ -49,6 +54,9 @@ __all__ = [
     "from_wire",
     "invalid_argument_status",
     "milliseconds_from_proto",
+    "permission_denied_status",
+    "refusal_to_proto",
+    "refusals_from_error",
     "result_from_proto",
     "result_to_proto",
     "timestamp_to_proto",

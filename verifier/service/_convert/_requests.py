@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import grpc
@@ -115,15 +115,12 @@ def _parameters_data(
     return parameters
 
 
-def caller_from_proto(message: pb.Caller, *, authenticated_system: str | None) -> CallerIdentity:
-    """The caller to record: the TLS-authenticated system if any, else the declared one."""
+def caller_from_proto(message: pb.Caller) -> CallerIdentity:
+    """The caller the request declares (taken at its word only in development mode)."""
     violations: list[FieldViolation] = []
     _check_unknown_fields(message, "caller", violations)
     try:
-        caller = CallerIdentity(
-            system=authenticated_system or message.system,
-            department=message.department or None,
-        )
+        caller = CallerIdentity(system=message.system, department=message.department or None)
     except ValidationError as exc:
         violations.extend(
             FieldViolation(f"caller.{violation.field}", violation.description)
@@ -135,19 +132,26 @@ def caller_from_proto(message: pb.Caller, *, authenticated_system: str | None) -
 
 
 def verify_request_from_proto(
-    message: pb.VerifyRequest, *, authenticated_system: str | None = None
+    message: pb.VerifyRequest, *, proven: CallerIdentity | None = None
 ) -> tuple[Application, CallerIdentity]:
-    """Application and caller of one request, with the violations of both in one error."""
+    """Application and caller of one request, with the violations of both in one error.
+
+    ``proven``: the caller the transport authenticated (mutual TLS, a token). It is final:
+    the request's own ``caller`` message is then not read at all, so it can neither
+    override the identity nor fail the request.
+    """
     violations: list[FieldViolation] = []
-    application = caller = None
+    application = None
+    caller = proven
     try:
         application = application_from_proto(message)
     except InvalidApplication as exc:
         violations.extend(exc.violations)
-    try:
-        caller = caller_from_proto(message.caller, authenticated_system=authenticated_system)
-    except InvalidApplication as exc:
-        violations.extend(exc.violations)
+    if proven is None:
+        try:
+            caller = caller_from_proto(message.caller)
+        except InvalidApplication as exc:
+            violations.extend(exc.violations)
     if application is None or caller is None:
         raise InvalidApplication(violations)
     return application, caller
@@ -231,12 +235,15 @@ def violations_from_error(error: grpc.aio.AioRpcError) -> list[FieldViolation]:
 
 
 def batch_error_to_proto(
-    code: grpc.StatusCode, message: str, error: InvalidApplication | None = None
+    code: grpc.StatusCode,
+    message: str,
+    error: InvalidApplication | None = None,
+    refusals: Sequence[pb.AccessRefusal] = (),
 ) -> pb.VerifyBatchError:
     """The error result for one application of a batch, in google.rpc.Status's shape."""
     number: int = code.value[0]
     if error is None:
-        return pb.VerifyBatchError(code=number, message=message)
+        return pb.VerifyBatchError(code=number, message=message, refusals=refusals)
     return pb.VerifyBatchError(
         code=number,
         message=_violation_summary(error),

@@ -323,14 +323,32 @@ class FieldViolation(_message.Message):
     def __init__(self, field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class VerifyBatchError(_message.Message):
-    __slots__ = ("code", "message", "field_violations")
+    __slots__ = ("code", "message", "field_violations", "refusals")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FIELD_VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    REFUSALS_FIELD_NUMBER: _ClassVar[int]
     code: int
     message: str
     field_violations: _containers.RepeatedCompositeFieldContainer[FieldViolation]
-    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., field_violations: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ...) -> None: ...
+    refusals: _containers.RepeatedCompositeFieldContainer[AccessRefusal]
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., field_violations: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ..., refusals: _Optional[_Iterable[_Union[AccessRefusal, _Mapping]]] = ...) -> None: ...
+
+class AccessRefusal(_message.Message):
+    __slots__ = ("rule", "fact", "catalogue_fact", "department", "sharing", "description")
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    FACT_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_FACT_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    SHARING_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    rule: str
+    fact: str
+    catalogue_fact: str
+    department: str
+    sharing: SharingClass
+    description: str
+    def __init__(self, rule: _Optional[str] = ..., fact: _Optional[str] = ..., catalogue_fact: _Optional[str] = ..., department: _Optional[str] = ..., sharing: _Optional[_Union[SharingClass, str]] = ..., description: _Optional[str] = ...) -> None: ...
 
 class VerifyBatchResponse(_message.Message):
     __slots__ = ("client_id", "result", "error")
