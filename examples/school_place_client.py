@@ -35,9 +35,13 @@ def build_request(args: argparse.Namespace) -> pb.VerifyRequest:
         parameters={"district": pb.ParameterValue(string_value=args.district)},
         reference_date=pb.Date(year=day.year, month=day.month, day=day.day),
         purpose="compulsory_education_admission",
+        # Guardianship, rental and insurance facts are shared conditionally: with a legal basis.
+        legal_basis="《中华人民共和国义务教育法》第十二条",
         case_number=args.case_number,
         operator=args.operator,
-        caller=pb.Caller(system="example-service-hall", department="education"),
+        # Development mode (the embedded default) takes this at its word if it is registered;
+        # a server in mutual-TLS mode ignores it and uses the client certificate instead.
+        caller=pb.Caller(system=args.caller, department="education"),
     )
 
 
@@ -78,6 +82,16 @@ def print_field_violations(error: grpc.RpcError) -> None:
                 print(f"  {violation.field}: {violation.description}", file=sys.stderr)
 
 
+def print_refusals(error: grpc.RpcError) -> None:
+    """Each refused fact and the catalogue rule that refused it (no department was asked)."""
+    print(f"permission denied: {error.details()}", file=sys.stderr)
+    status = rpc_status.from_call(error)
+    for detail in status.details if status is not None else ():
+        refusal = pb.AccessRefusal()
+        if detail.Unpack(refusal):
+            print(f"  {refusal.fact or '(request)'}: {refusal.rule}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--address", default="127.0.0.1:50051", help="host:port of the service")
@@ -88,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case-number", default="")
     parser.add_argument("--operator", default="", help="the clerk at the window")
     parser.add_argument("--timeout", type=float, default=2.0, help="deadline in seconds")
+    parser.add_argument("--caller", default="demo-service-hall", help="the calling system")
     args = parser.parse_args(argv)
 
     with grpc.insecure_channel(args.address) as channel:
@@ -98,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             if error.code() is grpc.StatusCode.INVALID_ARGUMENT:
                 print_field_violations(error)
                 return 2
+            if error.code() is grpc.StatusCode.PERMISSION_DENIED:
+                print_refusals(error)
+                return 3
             print(f"{error.code().name}: {error.details()}", file=sys.stderr)
             return 1
     print_response(response)

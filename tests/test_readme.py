@@ -18,3 +18,15 @@ def test_readme_configuration_example_loads(tmp_path: Path) -> None:
     config = verifier.load_config(path)
     assert config.departments["housing"].adapter == "http"
     assert config.resilience.departments["housing"]["hedging"]["enabled"] is True
+
+
+def test_every_readme_configuration_block_loads(tmp_path: Path) -> None:
+    """The certificates section's snippet too: what an operator pastes must be accepted."""
+    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 2
+    for index, block in enumerate(blocks):
+        path = tmp_path / f"verifier-{index}.yaml"
+        path.write_text(block, encoding="utf-8")
+        config = verifier.load_config(path)
+        assert config.access.mode.value == "mtls"
+        assert config.access.callers["school-portal"].items == ("school_place",)

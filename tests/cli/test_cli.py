@@ -22,6 +22,10 @@ def sample_args(city: DemoCityManifest, name: str) -> list[str]:
         args += ["--subject", f"{subject['role']}={subject['id']}"]
     for key, value in application.get("parameters", {}).items():
         args += ["--param", f"{key}={value}"]
+    # What the catalogue's sharing rules require (legal basis; consent for first homes).
+    for field in ("purpose", "legal_basis", "consent_reference"):
+        if application.get(field):
+            args += ["--" + field.replace("_", "-"), application[field]]
     return args
 
 

@@ -14,7 +14,9 @@ import statistics
 import time
 from typing import Any
 
-from verifier._errors import ConfigurationError, InvalidApplication
+import grpc
+
+from verifier._errors import AccessDenied, ConfigurationError, InvalidApplication
 from verifier.cli._render import fact_value_text
 from verifier.config import VerifierConfig, ensure_demo_city
 from verifier.model import (
@@ -44,6 +46,13 @@ async def run_demo_job(config: VerifierConfig, python: str) -> int:
         async with VerifierClient.connect(address, caller=DEMO_CALLER) as client:
             mismatches = await _verify_samples(client, samples["samples"])
             await _show_bad_input(client, samples["samples"][0]["application"])
+            home = next(
+                sample["application"]
+                for sample in samples["samples"]
+                if sample["application"]["service_item"] == "first_home_purchase"
+            )
+            await _show_refusal(client, home)
+        await _show_unknown_caller(address, home)
     finally:
         code = await _stop(server)
     audit = config.audit_directory()
@@ -110,6 +119,37 @@ async def _show_bad_input(client: VerifierClient, application: dict[str, Any]) -
             print(f"  INVALID_ARGUMENT {violation.field}: {violation.description}")
     else:
         raise ConfigurationError("the server accepted an invalid resident ID")
+
+
+async def _show_refusal(client: VerifierClient, application: dict[str, Any]) -> None:
+    """The same first-home application without the buyer's consent: the catalogue shares
+    property and tax facts only with it, so the server refuses before asking anyone."""
+    without_consent = {k: v for k, v in application.items() if k != "consent_reference"}
+    print("\nthe same first-home application without the buyer's consent reference:")
+    try:
+        await client.verify(parse_application(without_consent), timeout=5.0)
+    except AccessDenied as denied:
+        for refusal in denied.refusals:
+            print(
+                f"  PERMISSION_DENIED {refusal.fact}: {refusal.rule} "
+                f"({refusal.department}, {refusal.sharing}); no department was asked"
+            )
+    else:
+        raise ConfigurationError("the server disclosed facts that need consent without it")
+
+
+async def _show_unknown_caller(address: str, application: dict[str, Any]) -> None:
+    stranger = CallerIdentity(system="unregistered-system")
+    print("\na calling system the configuration does not register:")
+    async with VerifierClient.connect(address, caller=stranger) as client:
+        try:
+            await client.verify(parse_application(application), timeout=5.0)
+        except grpc.aio.AioRpcError as error:
+            if error.code() is not grpc.StatusCode.UNAUTHENTICATED:
+                raise
+            print(f"  UNAUTHENTICATED {error.details()}")
+        else:
+            raise ConfigurationError("the server served an unregistered caller")
 
 
 async def _stop(server: asyncio.subprocess.Process) -> int:
