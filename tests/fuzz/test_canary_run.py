@@ -3,9 +3,10 @@
 The demo city plants CANARY strings in every raw department table. Through the real engine
 (SQLite departments, cache and resilience as configured by default, in process) go every
 sample application, real residents read from the raw household register for both items,
-and some invalid requests, while the tax department fails one call in ten. Every response,
-every error, every log record (DEBUG), every span and the audit log read back are then
-scanned: no canary may appear anywhere, and no full subject ID outside the requests.
+some invalid requests and some that access control refuses (audited as refusals), while
+the tax department fails one call in ten. Every response, every error, every log record
+(DEBUG), every span and the audit log read back are then scanned: no canary may appear
+anywhere, and no full subject ID outside the requests.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from support import FIRST_HOME_ACCESS, SCHOOL_PLACE_ACCESS
 
 import verifier
 from adapters.demo_city import DemoCityManifest
-from verifier import DepartmentUnavailable, InvalidApplication, parse_application
+from verifier import AccessDenied, DepartmentUnavailable, InvalidApplication, parse_application
 from verifier.adapter import DepartmentAnswer, DepartmentQuery
 from verifier.audit import read_audit_entries
 from verifier.telemetry import configure_telemetry
@@ -45,7 +46,8 @@ def residents(city: Path) -> list[tuple[str, str]]:
 
 
 def requests(city: DemoCityManifest, count: int) -> list[dict[str, Any]]:
-    """Samples first, then residents for both items, one in twenty malformed."""
+    """Samples first, then residents for both items, one in twenty malformed and one in
+    forty refused by access control."""
     assert city.data_dir is not None
     pairs = residents(city.data_dir)
     chosen = random.Random(10_000)
@@ -67,6 +69,15 @@ def requests(city: DemoCityManifest, count: int) -> list[dict[str, Any]]:
                     "service_item": "school_place",
                     "subjects": [{"role": "guardian", "id": guardian}],
                     "parameters": {"district": "440305", "colour": "red"},
+                }
+            )
+        elif roll < 0.075:
+            found.append(  # refused by access control: property facts without consent
+                {
+                    "service_item": "first_home_purchase",
+                    "subjects": [{"role": "buyer", "id": guardian}],
+                    "reference_date": "2026-08-31",
+                    **{k: v for k, v in FIRST_HOME_ACCESS.items() if k != "consent_reference"},
                 }
             )
         elif roll < 0.55:
@@ -135,7 +146,7 @@ async def test_no_canary_or_id_leaves_over_ten_thousand_requests(
     )
     outputs: list[str] = []
     ids: set[str] = set()
-    answered = refused = 0
+    answered = refused = denied = 0
     async with verifier.build_verifier(config, telemetry=telemetry) as engine:
         tax = Flaky(engine.adapters["tax"], seed=7)
         for data in requests(demo_city, REQUESTS):
@@ -146,6 +157,10 @@ async def test_no_canary_or_id_leaves_over_ten_thousand_requests(
                 refused += 1
                 outputs.append(str(error))
                 outputs.append(repr(error.violations))
+            except AccessDenied as error:
+                denied += 1
+                outputs.append(str(error))
+                outputs.append(repr(error.refusals))
             else:
                 answered += 1
                 outputs.append(result.model_dump_json())
@@ -154,12 +169,13 @@ async def test_no_canary_or_id_leaves_over_ten_thousand_requests(
         assert metric_data is not None
         spans += metric_data.to_json()
 
-    assert answered + refused == REQUESTS
+    assert answered + refused + denied == REQUESTS
     assert refused > REQUESTS // 40, "the run includes invalid requests"
+    assert denied > REQUESTS // 80, "the run includes requests access control refuses"
     assert tax.failures > 0, "the tax department failed part of the time"
     audit = "".join(f.read_text(encoding="utf-8") for f in sorted(audit_dir.glob("audit-*.jsonl")))
     entries = list(read_audit_entries(audit_dir))
-    assert sum(entry.type == "record" for entry in entries) == answered
+    assert sum(entry.type == "record" for entry in entries) == answered + denied
     audit_entries = "\n".join(json.dumps(entry.body, ensure_ascii=False) for entry in entries)
     canaries = re.compile("|".join(map(re.escape, sorted(demo_city.canaries, key=len)[::-1])))
     some_id = min(ids)
