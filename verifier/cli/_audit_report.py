@@ -208,7 +208,7 @@ class SharingReport:
                 f"sharing report: {self.period.describe()}",
                 f"{self.verifications} verifications; {self.sparing_verifications} spared the "
                 "applicant at least one paper document",
-                f"{self.refusals} requests refused by access control (no department called); "
+                f"{self.refusals} request(s) refused by access control (no department called); "
                 f"{figures['alerts']} high-risk alerts",
             ],
             table("verifications per item and decision:", ("item", "total", *DECISIONS), by_item),
