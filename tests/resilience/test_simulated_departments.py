@@ -175,8 +175,11 @@ async def test_a_slow_read_is_hedged_and_the_loser_cancelled(
     hedges = sum(c.attempts for c in calls) - len(calls)
     assert hedges >= 1
     assert all(c.attempts <= 2 for c in calls)
-    # Requests answered or cancelled (the simulator counts a cancelled one only there).
-    assert housing.stats.requests + housing.stats.cancelled - before == len(calls) + hedges
+    # Requests answered or cancelled (the simulator counts a cancelled one only there). Every
+    # first read reaches the department; a hedge whose race was over before its request
+    # left the client never does (seen once in CI: 2 of 15), so hedges bound it from above.
+    seen = housing.stats.requests + housing.stats.cancelled - before
+    assert len(calls) <= seen <= len(calls) + hedges
     assert housing.stats.cancelled >= 1  # a loser was cancelled
     assert housing.stats.in_flight == 0
     # Hedges are paid for from the retry budget: a fifth extra, plus its starting balance
