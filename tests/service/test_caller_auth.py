@@ -16,6 +16,8 @@ import grpc
 import pytest
 import trustme
 from google.rpc import error_details_pb2, status_pb2
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from service_support import school_place_request
 from support import TEST_PSEUDONYM_KEY, mock_departments, resident_id
 
@@ -426,3 +428,35 @@ async def test_a_refused_batch_item_is_a_result_and_the_stream_goes_on(start: St
     assert {r.fact for r in error.refusals} >= {"guardian_is_parent"}
     # Only the allowed application's three departments (household, social insurance, housing).
     assert running.department_calls() == 3
+
+
+async def test_refusals_are_logged_and_counted_without_the_credential(
+    start: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = InMemoryMetricReader()
+    authenticator = TokenAuthenticator(
+        GRANTS,
+        {"school-portal": token_digest(SCHOOL_TOKEN)},
+        meter_provider=MeterProvider(metric_readers=[reader]),
+    )
+    running = await start(authenticator)
+    wrong = "Bearer " + SCHOOL_TOKEN[::-1]
+    for _ in range(2):
+        with pytest.raises(grpc.aio.AioRpcError):
+            await verify_over(plaintext(running.port), metadata=(("authorization", wrong),))
+    data = reader.get_metrics_data()
+    assert data is not None
+    [point] = [
+        point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "verifier.auth.failures"
+        for point in metric.data.data_points
+    ]
+    assert point.value == 2
+    assert point.attributes == {"verifier.auth.mode": "token"}
+    logged = [r.getMessage() for r in caplog.records if r.name == "verifier.service.auth"]
+    assert len(logged) == 2
+    assert all("127.0.0.1" in line and "belongs to no registered system" in line for line in logged)
+    assert SCHOOL_TOKEN[::-1] not in caplog.text
