@@ -392,7 +392,8 @@ def test_report_counts_refusals_alongside_verifications_and_alerts(
     assert report["alerts_by_rule"]["distinct_subjects_per_hour"]["alerts"] == 2
     code, out, _ = run(capsys, "report", "--config", str(refusal_log.config))
     assert code == 0
-    assert "4 request(s) refused by access control (no department called); 2 high-risk alerts" in out
+    summary = "4 request(s) refused by access control (no department called); 2 high-risk alerts"
+    assert summary in out
     section = out.split("refused requests per access rule")[1].split("\n\n")[0].splitlines()
     assert [line.split() for line in section[2:]] == [
         ["caller_not_registered", "1", "0"],
