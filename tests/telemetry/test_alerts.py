@@ -1,4 +1,4 @@
-"""High-risk behaviour alerts: the two rules, their windows, their memory, and the engine hook."""
+"""High-risk behaviour alerts: the three rules, their windows, their memory, the engine hook."""
 
 from __future__ import annotations
 
@@ -8,21 +8,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from support import SCHOOL_PLACE_ACCESS, resident_id
+from support import SCHOOL_PLACE_ACCESS, TEST_PSEUDONYM_KEY, mock_departments, resident_id
 from telemetry_support import CapturingAuditSink, MakeTracedVerifier, Recorded, recorded_telemetry
 
 import verifier
 from adapters.demo_city import DemoCityManifest
 from verifier import parse_application
+from verifier.access import AccessPolicy, CallerGrant
 from verifier.audit import (
     ALERT_RULES,
     AlertRecord,
     ChainedAuditLog,
     HighRiskMonitor,
+    Pseudonymiser,
     load_or_create_signing_key,
     read_audit_entries,
 )
+from verifier.catalogue import load_catalogue
 from verifier.model import CallerIdentity
+from verifier.rules import load_service_items
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=SHANGHAI)  # working hours: only the subject rule
@@ -162,6 +166,52 @@ def test_disabled_alerts_nothing_and_the_clock_is_injectable() -> None:
     watch = HighRiskMonitor(alerts_config(distinct_subjects_per_hour=1), clock=lambda: NOON)
     [alert] = watch.observe("hall", subjects(0, 2))
     assert alert.time == NOON
+
+
+def test_the_refusal_rule_fires_once_an_hour_past_its_threshold() -> None:
+    watch = monitor(refusals_per_hour=3)
+    assert [watch.observe_refusal("prober", NOON + timedelta(minutes=m)) for m in range(3)] == [
+        [],
+        [],
+        [],
+    ]
+    [alert] = watch.observe_refusal("prober", NOON + timedelta(minutes=3))
+    assert (alert.rule, alert.observed, alert.threshold) == ("refusals_per_hour", 4, 3)
+    assert watch.observe_refusal("prober", NOON + timedelta(minutes=4)) == []  # once an hour
+    assert watch.observe_refusal("another", NOON + timedelta(minutes=4)) == []  # apart
+    # Verifications are not refusals, and refusals count toward no other rule.
+    assert watch.observe("prober", subjects(0, 1), NOON + timedelta(minutes=5)) == []
+    # Two hours later the old refusals have left the window: three more are not enough.
+    later = NOON + timedelta(hours=2)
+    assert [watch.observe_refusal("prober", later + timedelta(seconds=s)) for s in range(3)] == [
+        [],
+        [],
+        [],
+    ]
+    assert len(watch.observe_refusal("prober", later + timedelta(seconds=3))) == 1
+
+
+async def test_a_caller_probing_for_what_it_may_not_see_is_alerted(tmp_path: Path) -> None:
+    """Through the engine: refusals feed the monitor, and the alert follows them in the log."""
+    directory = tmp_path / "audit"
+    catalogue = load_catalogue()
+    engine = verifier.Verifier(
+        catalogue=catalogue,
+        items=load_service_items(catalogue),
+        adapters=mock_departments(),
+        audit=ChainedAuditLog(directory, load_or_create_signing_key(directory)),
+        pseudonymiser=Pseudonymiser(TEST_PSEUDONYM_KEY),
+        access=AccessPolicy({"prober": CallerGrant(items=("first_home_purchase",))}),
+        alerts=monitor(refusals_per_hour=2),
+    )
+    async with engine:
+        for _ in range(3):
+            with pytest.raises(verifier.AccessDenied):
+                await engine.verify(
+                    parse_application(school_place()), caller=CallerIdentity(system="prober")
+                )
+    kinds = [e.body["kind"] for e in read_audit_entries(directory) if e.type == "record"]
+    assert kinds == ["refusal", "refusal", "refusal", "alert"]
 
 
 async def test_alerts_are_appended_to_the_audit_log_and_counted(

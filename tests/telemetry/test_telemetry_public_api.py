@@ -22,7 +22,11 @@ def test_telemetry_exports_are_pinned() -> None:
 
 def test_alerts_and_providers_are_exported_where_their_layers_are() -> None:
     assert {"ALERT_RULES", "AlertThresholds", "HighRiskMonitor"} <= set(verifier.audit.__all__)
-    assert verifier.audit.ALERT_RULES == ("distinct_subjects_per_hour", "off_hours_bulk_access")
+    assert verifier.audit.ALERT_RULES == (
+        "distinct_subjects_per_hour",
+        "off_hours_bulk_access",
+        "refusals_per_hour",
+    )
     assert "TelemetryProviders" in verifier.engine.__all__
     # ruff's order (RUF022): constants first, then the rest, each sorted.
     names = verifier.engine.__all__

@@ -1,6 +1,7 @@
-"""High-risk behaviour alerts (高危行为预警): callers that ask about too many people, or at night.
+"""High-risk behaviour alerts (高危行为预警): callers that ask about too many people, at
+night, or for what they may not see.
 
-Two rules, both per calling system and both judged on what the audit record already says
+Three rules, all per calling system and all judged on what the audit record already says
 (the caller and the subjects' pseudonyms — never an ID):
 
 ``distinct_subjects_per_hour``
@@ -10,6 +11,10 @@ Two rules, both per calling system and both judged on what the audit record alre
 ``off_hours_bulk_access``
     More verifications than the threshold within one night's off-hours window (local time,
     e.g. 22:00–06:00 Asia/Shanghai, which spans midnight and counts as one night).
+``refusals_per_hour``
+    More requests refused by access control than the threshold within a sliding hour. A
+    misconfigured system fails now and then; one that keeps asking for facts it may not
+    see (other items, missing consent, the negative list) is probing.
 
 Each rule alerts once when its threshold is crossed and then keeps quiet for that caller —
 for an hour, or for the rest of the night — so sustained abuse yields one alert per window
@@ -21,7 +26,7 @@ threshold" exactly, which is all the rule needs).
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,7 +37,8 @@ from verifier.audit._record import AlertRecord
 
 DISTINCT_SUBJECTS_PER_HOUR = "distinct_subjects_per_hour"
 OFF_HOURS_BULK_ACCESS = "off_hours_bulk_access"
-ALERT_RULES = (DISTINCT_SUBJECTS_PER_HOUR, OFF_HOURS_BULK_ACCESS)
+REFUSALS_PER_HOUR = "refusals_per_hour"
+ALERT_RULES = (DISTINCT_SUBJECTS_PER_HOUR, OFF_HOURS_BULK_ACCESS, REFUSALS_PER_HOUR)
 
 SUBJECT_WINDOW = timedelta(hours=1)
 _DAY = timedelta(days=1)
@@ -59,6 +65,8 @@ class AlertThresholds(Protocol):
     def timezone(self) -> str: ...
     @property
     def max_tracked_callers(self) -> int: ...
+    @property
+    def refusals_per_hour(self) -> int: ...
 
 
 @dataclass(slots=True)
@@ -69,6 +77,9 @@ class _CallerActivity:
     night: date | None = None
     night_verifications: int = 0
     night_alerted: bool = False
+    # When recent refusals happened, oldest first (at most threshold + 1 kept).
+    recent_refusals: deque[datetime] = field(default_factory=deque)
+    refusals_alerted_at: datetime | None = None
 
 
 def _utc_now() -> datetime:
@@ -111,6 +122,40 @@ class HighRiskMonitor:
             self._off_hours(activity, caller_system, at),
         ]
         return [alert for alert in alerts if alert is not None]
+
+    def observe_refusal(self, caller_system: str, at: datetime | None = None) -> list[AlertRecord]:
+        """Record one request by ``caller_system`` that access control refused; the alert it
+        triggers, if any (refusals are not verifications: the other rules ignore them)."""
+        if not self._config.enabled:
+            return []
+        at = self._clock() if at is None else at
+        activity = self._activity_of(caller_system)
+        recent = activity.recent_refusals
+        recent.append(at)
+        while recent and recent[0] <= at - SUBJECT_WINDOW:
+            recent.popleft()
+        observed = len(recent)
+        threshold = self._config.refusals_per_hour
+        while len(recent) > threshold + 1:
+            recent.popleft()
+        if observed <= threshold:
+            return []
+        alerted_at = activity.refusals_alerted_at
+        if alerted_at is not None and at - alerted_at < SUBJECT_WINDOW:
+            return []
+        activity.refusals_alerted_at = at
+        return [
+            AlertRecord(
+                time=at,
+                caller_system=caller_system,
+                rule=REFUSALS_PER_HOUR,
+                description=f"more than {threshold} requests refused by access control "
+                "within one hour",
+                observed=observed,
+                threshold=threshold,
+                window_seconds=int(SUBJECT_WINDOW.total_seconds()),
+            )
+        ]
 
     def _activity_of(self, caller_system: str) -> _CallerActivity:
         activity = self._callers.get(caller_system)

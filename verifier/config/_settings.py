@@ -211,6 +211,9 @@ class AlertsConfig(BaseModel):
     off_hours_max_verifications: int = Field(default=50, ge=0)
     """Alert when one caller makes more verifications than this in one night's off hours."""
     timezone: str = "Asia/Shanghai"
+    refusals_per_hour: int = Field(default=20, ge=1)
+    """Alert when access control refuses more than this many of one caller's requests
+    within an hour (probing for facts it may not see)."""
     max_tracked_callers: int = Field(default=1000, ge=1)
     """Bounds the monitor's memory: the least recently active callers are forgotten first."""
 

@@ -263,6 +263,10 @@ class Verifier:
             trace_id=span.trace_id(),
         )
         await self._append(record)
+        if self._alerts is not None:
+            await self._write_alerts(
+                lambda monitor: monitor.observe_refusal(record.caller_system, record.time)
+            )
         raise AccessDenied(refusals)
 
     def _judge(
@@ -355,14 +359,22 @@ class Verifier:
             raise AuditUnavailable(f"audit sink failed: {type(exc).__name__}") from None
 
     async def _raise_alerts(self, record: AuditRecord) -> None:
-        """Write the high-risk alerts this verification triggers. The verification is
-        already audited, so a failure here is logged and counted, never the caller's."""
+        """Write the high-risk alerts this verification triggers."""
+        if self._alerts is None:
+            return
+        await self._write_alerts(
+            lambda monitor: monitor.observe(
+                record.caller_system, [s.pseudonym for s in record.subjects], record.time
+            )
+        )
+
+    async def _write_alerts(self, observe: Callable[[HighRiskMonitor], list[AlertRecord]]) -> None:
+        """Write the alerts ``observe`` returns. The request is already audited, so a
+        failure here is logged and counted, never the caller's."""
         if self._alerts is None:
             return
         try:
-            alerts = self._alerts.observe(
-                record.caller_system, [s.pseudonym for s in record.subjects], record.time
-            )
+            alerts = observe(self._alerts)
         except Exception as exc:
             logger.error("high-risk monitor failed: %s", type(exc).__name__)
             return
