@@ -13,7 +13,7 @@ import re
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -180,6 +180,20 @@ class CacheConfig(BaseModel):
     max_staleness_seconds: float = Field(default=0.0, ge=0)
     """Stale-if-error: when a department fails, serve a fact retrieved less than its
     freshness plus this long ago, marked stale. 0 (the default) turns it off."""
+    backend: Literal["memory", "redis"] = "memory"
+    """``memory``: in this process (the embedded default). ``redis``: shared by every replica
+    using the same ``redis_url``, ``redis_key_prefix`` and audit pseudonym key."""
+    redis_url: SecretStr | None = None
+    """e.g. ``redis://cache.internal:6379/0`` (best given as ``VERIFIER_CACHE__REDIS_URL``)."""
+    redis_key_prefix: str = Field(default="verifier:fact:", min_length=1, max_length=64)
+    redis_timeout_ms: int = Field(default=50, ge=1, le=5000)
+    """Connect and read timeout: a slow cache costs its hits, never the caller's deadline."""
+
+    @model_validator(mode="after")
+    def _redis_has_a_url(self) -> CacheConfig:
+        if self.backend == "redis" and self.redis_url is None:
+            raise ValueError("cache.backend redis needs cache.redis_url")
+        return self
 
 
 class ResilienceConfig(ResiliencePolicy):

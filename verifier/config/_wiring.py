@@ -35,6 +35,7 @@ from verifier.config._settings import (
 )
 from verifier.engine import Verifier
 from verifier.engine._cache import CachePolicy
+from verifier.engine._cache_redis import RedisFactCache
 from verifier.rules import load_service_items
 from verifier.telemetry import TelemetryHandle, configure_telemetry
 from verifier.telemetry._config import TelemetryConfig
@@ -56,6 +57,7 @@ def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None 
         for department in catalogue.departments
     }
     alerts = HighRiskMonitor(config.alerts) if config.alerts.enabled else None
+    pseudonymiser = pseudonymiser_for(config)
     # Last: from here on, exporter threads run until the Verifier is closed.
     telemetry = telemetry or configure_telemetry_for(config)
     try:
@@ -64,11 +66,11 @@ def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None 
             items=items,
             adapters=adapters,
             audit=_audit_log(config),
-            pseudonymiser=pseudonymiser_for(config),
+            pseudonymiser=pseudonymiser,
             default_timeout=config.timeout_seconds,
             telemetry=telemetry,
             alerts=alerts,
-            cache=cache_policy(config.cache),
+            cache=cache_policy(config.cache, pseudonymiser),
             resilience=_resilience_policy(config, catalogue),
             access=access_policy(config, (item.id for item in items)),
         )
@@ -82,14 +84,31 @@ def configure_telemetry_for(config: VerifierConfig) -> TelemetryHandle:
     return configure_telemetry(_telemetry_config(config))
 
 
-def cache_policy(config: CacheConfig) -> CachePolicy | None:
-    """The engine's cache policy for ``cache`` config (None when the cache is disabled)."""
+def cache_policy(
+    config: CacheConfig, pseudonymiser: Pseudonymiser | None = None
+) -> CachePolicy | None:
+    """The engine's cache policy for ``cache`` config (None when the cache is disabled).
+
+    A Redis store names its keys with ``pseudonymiser`` (the audit's key), so replicas that
+    share the key share the cache and Redis never holds a subject ID.
+    """
     if not config.enabled:
         return None
+    store = None
+    if config.backend == "redis":
+        if pseudonymiser is None or config.redis_url is None:
+            raise ConfigurationError("cache.backend redis needs cache.redis_url and a key")
+        store = RedisFactCache.from_url(
+            config.redis_url.get_secret_value(),
+            pseudonymiser.pseudonym,
+            prefix=config.redis_key_prefix,
+            timeout_seconds=config.redis_timeout_ms / 1000,
+        )
     return CachePolicy(
         ttl=timedelta(seconds=config.ttl_seconds),
         max_entries=config.max_entries,
         max_staleness=timedelta(seconds=config.max_staleness_seconds),
+        store=store,
     )
 
 

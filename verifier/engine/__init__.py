@@ -1,6 +1,7 @@
 """The engine: plans a verification, fans out to departments, evaluates, audits."""
 
 from verifier.engine._cache import CachePolicy, FactCache, InProcessFactCache
+from verifier.engine._cache_redis import RedisFactCache
 from verifier.engine._planner import DepartmentPlan, plan_departments
 from verifier.engine._resilience_policy import ResiliencePolicy
 from verifier.engine._telemetry import TelemetryProviders
@@ -12,6 +13,7 @@ __all__ = [
     "DepartmentPlan",
     "FactCache",
     "InProcessFactCache",
+    "RedisFactCache",
     "ResiliencePolicy",
     "TelemetryProviders",
     "Verifier",

@@ -20,10 +20,11 @@ Rules the stage keeps:
 - The stage runs after validation and authorisation: a cached fact must never be served to
   a caller who may not see it (the Verifier keeps that order; tests pin it).
 
-``FactCache`` is the seam for a shared store (Redis across replicas): an async protocol with
-``get_many`` / ``put_many``; ``InProcessFactCache`` (cachetools, bounded, LRU, per-entry
-expiry on the engine's clock) is the embedded default behind it. A store that fails costs
-its hits (everything is fetched), never the verification.
+``FactCache`` is the seam for a shared store: an async protocol with ``get_many`` /
+``put_many`` (and an optional ``aclose``, called when the Verifier closes);
+``InProcessFactCache`` (cachetools, bounded, LRU, per-entry expiry on the engine's clock) is
+the embedded default behind it, ``RedisFactCache`` (``_cache_redis``) the one replicas
+share. A store that fails costs its hits (everything is fetched), never the verification.
 """
 
 from __future__ import annotations
@@ -191,6 +192,12 @@ class FactCacheStage:
     @property
     def store(self) -> FactCache:
         return self._store
+
+    async def aclose(self) -> None:
+        """Close the store if it holds a connection (``aclose`` is optional for a store)."""
+        close = getattr(self._store, "aclose", None)
+        if close is not None:
+            await close()
 
     async def lookup(
         self, bound: Iterable[BoundFact], reference_date: date, rule_version: str

@@ -162,6 +162,8 @@ class Verifier:
             *(adapter.aclose() for adapter in self.adapters.values()), return_exceptions=True
         )
         await self.audit.aclose()
+        if self._cache is not None:
+            await self._cache.aclose()
         if self._providers is not None:
             # Flushing can wait on a collector: not on the event loop.
             await asyncio.to_thread(self._providers.shutdown)
