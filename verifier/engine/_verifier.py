@@ -192,8 +192,8 @@ class Verifier:
         Raises ``InvalidApplication`` (before any department is called) for bad input,
         ``AccessDenied`` (audited, before any department or cache is consulted) when the
         caller's rights or the catalogue forbid it, and ``AuditUnavailable`` if the audit
-        record cannot be made durable. A department that
-        fails or does not answer in time costs its facts (UNKNOWN), never the request.
+        record cannot be made durable. A department that fails or does not answer in time
+        costs its facts (UNKNOWN), never the request.
         """
         started = VerificationStarted(uuid.uuid4().hex, caller or EMBEDDED_CALLER, application)
         with self._telemetry.verification(started) as span:
@@ -265,10 +265,9 @@ class Verifier:
             trace_id=span.trace_id(),
         )
         await self._append(record)
-        if self._alerts is not None:
-            await self._write_alerts(
-                lambda monitor: monitor.observe_refusal(record.caller_system, record.time)
-            )
+        await self._write_alerts(
+            lambda monitor: monitor.observe_refusal(record.caller_system, record.time)
+        )
         raise AccessDenied(refusals)
 
     def _judge(
@@ -362,8 +361,6 @@ class Verifier:
 
     async def _raise_alerts(self, record: AuditRecord) -> None:
         """Write the high-risk alerts this verification triggers."""
-        if self._alerts is None:
-            return
         await self._write_alerts(
             lambda monitor: monitor.observe(
                 record.caller_system, [s.pseudonym for s in record.subjects], record.time

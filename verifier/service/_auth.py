@@ -88,16 +88,15 @@ class Authenticator(ABC):
         try:
             return self._authenticate(context)
         except Unauthenticated as error:
-            self._failures.add(1, {"verifier.auth.mode": self.mode})
-            logger.warning("unauthenticated call from %s: %s", context.peer(), error)
+            self.refused(context, error)
             raise
 
     @abstractmethod
     def _authenticate(self, context: _Context) -> CallAuthentication: ...
 
     def refused(self, context: _Context, error: Unauthenticated) -> None:
-        """Count and log a refusal decided after ``authenticate`` (an unregistered declared
-        caller in development mode)."""
+        """Count and log a refusal: by ``authenticate``, or decided after it (an
+        unregistered declared caller in development mode)."""
         self._failures.add(1, {"verifier.auth.mode": self.mode})
         logger.warning("unauthenticated call from %s: %s", context.peer(), error)
 
