@@ -57,12 +57,10 @@ class CallAuthentication:
     caller: CallerIdentity | None
     registered: Mapping[str, CallerGrant] | None = None
 
-    def admit(self, declared: CallerIdentity | None) -> CallerIdentity:
+    def admit(self, declared: CallerIdentity) -> CallerIdentity:
         """The caller to act for: the proven one, whatever the request declares."""
         if self.caller is not None:
             return self.caller
-        if declared is None:  # pragma: no cover - the request parser requires one
-            raise Unauthenticated("the request names no caller")
         if self.registered is None:
             return declared
         grant = self.registered.get(declared.system)

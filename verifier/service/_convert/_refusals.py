@@ -3,9 +3,6 @@ ErrorInfo for the first refusal, then one ``AccessRefusal`` per refusal) and bac
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import cast
-
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[import-untyped]
@@ -13,7 +10,7 @@ from grpc_status import rpc_status
 
 from verifier._errors import AccessDenied, Refusal
 from verifier.catalogue import SharingClass
-from verifier.service._convert._wire import SHARING, STATUS_DETAILS_KEY, from_wire
+from verifier.service._convert._wire import SHARING, from_wire, status_details
 from verifier.service._generated.v1 import verification_pb2 as pb
 
 ERROR_DOMAIN = "onestop-verifier"
@@ -79,13 +76,8 @@ def permission_denied_status(error: AccessDenied) -> grpc.Status:
 def refusals_from_error(error: grpc.aio.AioRpcError) -> list[Refusal]:
     """The refusals a PERMISSION_DENIED carries (empty if it carries none of ours)."""
     refusals: list[Refusal] = []
-    # grpc-stubs types this as grpc.Call's; on the asyncio side it is (key, value) pairs.
-    metadata = cast(Iterable[tuple[str, str | bytes]], error.trailing_metadata() or ())
-    for key, value in metadata:
-        if key != STATUS_DETAILS_KEY or not isinstance(value, bytes):
-            continue
-        for detail in status_pb2.Status.FromString(value).details:
-            refusal = pb.AccessRefusal()
-            if detail.Unpack(refusal):
-                refusals.append(refusal_from_proto(refusal))
+    for detail in status_details(error):
+        refusal = pb.AccessRefusal()
+        if detail.Unpack(refusal):
+            refusals.append(refusal_from_proto(refusal))
     return refusals

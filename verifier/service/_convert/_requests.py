@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, unknown_fields
@@ -22,11 +22,11 @@ from verifier.model import (
 )
 from verifier.service._convert._wire import (
     MAX_STATUS_MESSAGE,
-    STATUS_DETAILS_KEY,
     SUBJECT_KINDS,
     date_from_proto,
     date_to_proto,
     from_wire,
+    status_details,
 )
 from verifier.service._generated.v1 import verification_pb2 as pb
 
@@ -220,17 +220,12 @@ def invalid_argument_status(error: InvalidApplication) -> grpc.Status:
 def violations_from_error(error: grpc.aio.AioRpcError) -> list[FieldViolation]:
     """The field violations an INVALID_ARGUMENT carries (from its google.rpc.BadRequest)."""
     violations: list[FieldViolation] = []
-    # grpc-stubs types this as grpc.Call's; on the asyncio side it is (key, value) pairs.
-    metadata = cast(Iterable[tuple[str, str | bytes]], error.trailing_metadata() or ())
-    for key, value in metadata:
-        if key != STATUS_DETAILS_KEY or not isinstance(value, bytes):
-            continue
-        for detail in status_pb2.Status.FromString(value).details:
-            bad_request = error_details_pb2.BadRequest()
-            if detail.Unpack(bad_request):
-                violations.extend(
-                    FieldViolation(v.field, v.description) for v in bad_request.field_violations
-                )
+    for detail in status_details(error):
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            violations.extend(
+                FieldViolation(v.field, v.description) for v in bad_request.field_violations
+            )
     return violations or [FieldViolation("request", error.details() or "invalid request")]
 
 

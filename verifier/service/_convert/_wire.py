@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from google.protobuf import duration_pb2, timestamp_pb2
+import grpc
+from google.protobuf import any_pb2, duration_pb2, timestamp_pb2
+from google.rpc import status_pb2  # type: ignore[import-untyped]
 
 from verifier.catalogue import SharingClass
 from verifier.model import (
@@ -29,6 +32,19 @@ _W = TypeVar("_W", bound=int)
 MAX_STATUS_MESSAGE = 1000
 """Characters of violation summary in the status message; the details carry every one."""
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def status_details(error: grpc.aio.AioRpcError) -> list[any_pb2.Any]:
+    """The google.rpc.Status details an error carries in its trailing metadata."""
+    details: list[any_pb2.Any] = []
+    # grpc-stubs types this as grpc.Call's; on the asyncio side it is (key, value) pairs.
+    metadata = cast(Iterable[tuple[str, str | bytes]], error.trailing_metadata() or ())
+    for key, value in metadata:
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+            details.extend(status_pb2.Status.FromString(value).details)
+    return details
+
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
