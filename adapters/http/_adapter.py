@@ -72,8 +72,9 @@ class HttpDepartmentAdapter(DepartmentAdapter):
         self.settings = settings
         self.header_hook = header_hook
         self.max_answer_bytes = max_answer_bytes
-        # Both may raise ConfigurationError: a bad CA file or a missing variable fails wiring.
-        self._tls = tls_context(settings)
+        # A missing header variable fails wiring (ConfigurationError); the CA bundle and client
+        # certificate are files, read at start() so that constructing an adapter (every
+        # command checks the configuration that way) does no I/O.
         self._headers = {
             "accept": JSON_CONTENT_TYPE,
             "content-type": JSON_CONTENT_TYPE,
@@ -159,7 +160,7 @@ class HttpDepartmentAdapter(DepartmentAdapter):
                     max_keepalive_connections=self.settings.keepalive,
                     keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
                 ),
-                verify=self._tls,
+                verify=tls_context(self.settings),
                 transport=self._transport,
                 trust_env=False,
                 follow_redirects=False,

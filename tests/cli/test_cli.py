@@ -114,3 +114,29 @@ def test_serve_then_verify_over_grpc_then_sigterm(demo_city: DemoCityManifest) -
         if server.stdout is not None:
             server.stdout.close()
     assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "--item", "school_place", "--param", "district"], "no '='"),
+        (["verify", "--item", "school_place", "--param", "=x"], "KEY is empty"),
+        (["verify", "--item", "school_place", "--subject", "child="], "nothing after '='"),
+        (["verify", "--item", "school_place", "--timeout", "-1"], "positive number of seconds"),
+        (["verify", "--item", "school_place", "--timeout", "nan"], "finite"),
+        (["serve", "--port", "70000"], "port 0-65535"),
+        (["demo-city", "--people", "0"], "at least 1"),
+        (["simulate", "--error-rate", "1.5"], "between 0 and 1"),
+        (["simulate", "--latency-ms", "-5"], "0 or more milliseconds"),
+    ],
+)
+def test_bad_argument_values_are_refused_naming_the_option(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: --param district became {"district": ""} and --timeout -1 reached the engine.
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "argument --" in err

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from verifier import ConfigurationError
-from verifier.config import build_verifier, load_config
+from verifier.config import VerifierConfig, build_verifier, load_config
 from verifier.config._security import authenticator_for, server_credentials_for
 from verifier.config._settings import is_loopback_address
 from verifier.service import CertificateAuthenticator, LoopbackAuthenticator, TokenAuthenticator
@@ -101,9 +101,14 @@ def test_one_certificate_name_for_two_systems_is_refused(tmp_path: Path) -> None
 
 
 def test_a_right_to_an_unknown_item_stops_the_start(tmp_path: Path) -> None:
-    config = load_config(
-        write(tmp_path, "access: {callers: {hall: {items: [school_place, school_palce]}}}\n"),
+    # Refused when the configuration is loaded (every command), and by build_verifier for a
+    # configuration built in code.
+    text = "access: {callers: {hall: {items: [school_place, school_palce]}}}\n"
+    with pytest.raises(ConfigurationError, match=r"access\.callers\.hall\.items\[1\]"):
+        load_config(write(tmp_path, text), data_dir=tmp_path)
+    config = VerifierConfig(
         data_dir=tmp_path,
+        access={"callers": {"hall": {"items": ["school_place", "school_palce"]}}},
     )
     with pytest.raises(ConfigurationError, match=r"access\.callers\.hall\.items\[1\]"):
         build_verifier(config)

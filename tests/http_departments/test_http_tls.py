@@ -226,13 +226,24 @@ async def test_mutual_tls_without_a_client_certificate_is_refused(
     assert mutual.simulators["housing"].stats.requests == 0
 
 
-def test_unreadable_tls_files_fail_at_wiring(pki: Pki, tmp_path: Path) -> None:
+async def test_unreadable_tls_files_fail_at_start_not_construction(
+    pki: Pki, tmp_path: Path
+) -> None:
+    # Construction does no I/O (every command checks the configuration by constructing the
+    # adapters); start() reads the files, so `verifier serve` fails before SERVING.
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate", encoding="utf-8")
     url = "https://127.0.0.1:1"
-    with pytest.raises(ConfigurationError, match=r"departments\.housing\.ca_bundle"):
-        http_adapter("housing", url, ca_bundle=str(tmp_path / "missing.pem"))
-    with pytest.raises(ConfigurationError, match=r"departments\.housing\.ca_bundle"):
-        http_adapter("housing", url, ca_bundle=str(garbage))
-    with pytest.raises(ConfigurationError, match=r"departments\.housing\.client_cert"):
-        http_adapter("housing", url, client_cert=str(pki.client_cert), client_key=str(garbage))
+    cases = [
+        ({"ca_bundle": str(tmp_path / "missing.pem")}, r"departments\.housing\.ca_bundle"),
+        ({"ca_bundle": str(garbage)}, r"departments\.housing\.ca_bundle"),
+        (
+            {"client_cert": str(pki.client_cert), "client_key": str(garbage)},
+            r"departments\.housing\.client_cert",
+        ),
+    ]
+    for settings, message in cases:
+        adapter = http_adapter("housing", url, **settings)
+        with pytest.raises(ConfigurationError, match=message):
+            await adapter.start()
+        await adapter.aclose()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from verifier import ConfigurationError, load_config
-from verifier.config import build_verifier
+from verifier.config import VerifierConfig, build_verifier
 
 
 def test_defaults_and_partial_overrides_per_department() -> None:
@@ -51,6 +51,8 @@ def test_bad_values_are_named(resilience: dict[str, object]) -> None:
 
 
 def test_an_override_for_an_unknown_department_is_refused(tmp_path: Path) -> None:
-    config = load_config(data_dir=tmp_path, resilience={"departments": {"taxx": {}}})
-    with pytest.raises(ConfigurationError, match=r"resilience\.departments.*taxx"):
+    with pytest.raises(ConfigurationError, match=r"resilience\.departments\.taxx"):
+        load_config(data_dir=tmp_path, resilience={"departments": {"taxx": {}}})
+    config = VerifierConfig(data_dir=tmp_path, resilience={"departments": {"taxx": {}}})
+    with pytest.raises(ConfigurationError, match=r"resilience\.departments\.taxx"):
         build_verifier(config)

@@ -13,6 +13,7 @@ from verifier._errors import (
     VerifierError,
 )
 from verifier.cli import _local, _service
+from verifier.cli._arguments import pair, port, seconds, whole_number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo_city = commands.add_parser("demo-city", help="generate the synthetic demo city")
     _local.add_config_arguments(demo_city)
-    demo_city.add_argument("--people", type=int, default=10_000)
-    demo_city.add_argument("--seed", type=int, default=20260831)
+    demo_city.add_argument("--people", type=whole_number(1), default=10_000)
+    demo_city.add_argument("--seed", type=whole_number(0), default=20260831)
     demo_city.add_argument("--force", action="store_true", help="regenerate if present")
     demo_city.set_defaults(run=_local.run_demo_city)
 
@@ -36,15 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="verify one application")
     _local.add_config_arguments(verify)
     verify.add_argument("--item", required=True, help="service item id, e.g. school_place")
-    verify.add_argument("--subject", action="append", metavar="ROLE=ID", help="repeatable")
-    verify.add_argument("--param", action="append", metavar="KEY=VALUE", help="repeatable")
+    verify.add_argument(
+        "--subject", action="append", type=pair("ROLE=ID"), metavar="ROLE=ID", help="repeatable"
+    )
+    verify.add_argument(
+        "--param", action="append", type=pair("KEY=VALUE"), metavar="KEY=VALUE", help="repeatable"
+    )
     verify.add_argument("--reference-date", help="YYYY-MM-DD; today if omitted")
     verify.add_argument("--purpose")
     verify.add_argument("--legal-basis")
     verify.add_argument("--consent-reference", help="the subject's authorisation, where needed")
     verify.add_argument("--case-number")
     verify.add_argument("--operator")
-    verify.add_argument("--timeout", type=float, default=None, help="seconds")
+    verify.add_argument("--timeout", type=seconds, default=None, help="seconds")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.add_argument("--address", help="server address (default: server.address)")
     verify.add_argument("--local", action="store_true", help="verify in-process, no server")
@@ -62,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the gRPC API (embedded default if no config)")
     _local.add_config_arguments(serve)
-    serve.add_argument("--port", type=int, help="listen port (0: any free port)")
+    serve.add_argument("--port", type=port, help="listen port (0: any free port)")
     serve.set_defaults(run=_service.run_serve)
 
     demo = commands.add_parser(
@@ -88,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "config"):
+            # Every command that takes a configuration refuses a bad one before doing
+            # anything, even one that would not otherwise read it (verify --address).
+            _local.config_from(args)
         code: int = args.run(args)
     except InvalidApplication as exc:
         print("invalid application:", file=sys.stderr)

@@ -9,7 +9,7 @@ from typing import Any
 
 from verifier.catalogue import load_catalogue
 from verifier.cli._render import render_result
-from verifier.config import build_verifier, ensure_demo_city, load_config
+from verifier.config import VerifierConfig, build_verifier, ensure_demo_city, load_config
 from verifier.model import Application, VerificationResult, parse_application
 from verifier.rules import load_service_items
 
@@ -19,8 +19,13 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="where the embedded default keeps its data")
 
 
-def config_from(args: argparse.Namespace) -> Any:
-    return load_config(args.config, data_dir=args.data_dir)
+def config_from(args: argparse.Namespace) -> VerifierConfig:
+    """The command's configuration, loaded (and checked) once per command."""
+    loaded: VerifierConfig | None = getattr(args, "loaded_config", None)
+    if loaded is None:
+        loaded = load_config(args.config, data_dir=args.data_dir)
+        args.loaded_config = loaded
+    return loaded
 
 
 def run_demo_city(args: argparse.Namespace) -> int:
@@ -49,13 +54,9 @@ def run_items(args: argparse.Namespace) -> int:
 
 def application_from_args(args: argparse.Namespace) -> Application:
     subjects = []
-    for entry in args.subject or []:
-        role, _, subject_id = entry.partition("=")
+    for role, subject_id in args.subject or []:
         subjects.append({"role": role, "id": subject_id})
-    parameters: dict[str, Any] = {}
-    for entry in args.param or []:
-        key, _, value = entry.partition("=")
-        parameters[key] = value
+    parameters: dict[str, Any] = dict(args.param or [])
     data: dict[str, Any] = {
         "service_item": args.item,
         "subjects": subjects,

@@ -22,6 +22,7 @@ from typing import Any
 
 from verifier._errors import ConfigurationError
 from verifier.catalogue import load_catalogue
+from verifier.cli._arguments import fraction, milliseconds, port, whole_number
 from verifier.cli._local import add_config_arguments, config_from
 from verifier.config import ensure_demo_city
 
@@ -38,16 +39,18 @@ def add_simulate_command(commands: Any) -> None:
     simulate.add_argument(
         "--department", action="append", help="repeatable; default: every department"
     )
-    simulate.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE, help="0: any port")
-    simulate.add_argument("--latency-ms", type=float, default=20.0, help="median latency")
+    simulate.add_argument("--port-base", type=port, default=DEFAULT_PORT_BASE, help="0: any port")
+    simulate.add_argument("--latency-ms", type=milliseconds, default=20.0, help="median latency")
     simulate.add_argument(
-        "--latency-p99-ms", type=float, help="99th percentile (lognormal); fixed latency if unset"
+        "--latency-p99-ms",
+        type=milliseconds,
+        help="99th percentile (lognormal); fixed latency if unset",
     )
     for fault in ("error", "hang", "reset", "malformed", "wrong-subject"):
         simulate.add_argument(
-            f"--{fault}-rate", type=float, default=0.0, help="fraction of requests, 0-1"
+            f"--{fault}-rate", type=fraction, default=0.0, help="fraction of requests, 0-1"
         )
-    simulate.add_argument("--seed", type=int, default=1, help="the fault dice's seed")
+    simulate.add_argument("--seed", type=whole_number(0), default=1, help="the fault dice's seed")
     simulate.set_defaults(run=run_simulate)
 
 

@@ -1,5 +1,6 @@
 """Configuration and wiring: the edge that assembles a Verifier from files and entry points."""
 
+from verifier.config._loading import load_config
 from verifier.config._settings import (
     AlertsConfig,
     AuditConfig,
@@ -8,7 +9,6 @@ from verifier.config._settings import (
     ResilienceConfig,
     ServerConfig,
     VerifierConfig,
-    load_config,
 )
 from verifier.config._wiring import (
     build_verifier,

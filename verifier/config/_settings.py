@@ -13,22 +13,19 @@ import re
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from verifier._errors import ConfigurationError
 from verifier.access import ALL_ITEMS, CallerGrant
 from verifier.engine._resilience_policy import ResiliencePolicy
 from verifier.telemetry._config import TelemetryConfig
@@ -332,31 +329,3 @@ def is_loopback_address(address: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def load_config(path: str | Path | None = None, **overrides: Any) -> VerifierConfig:
-    """Read a configuration file (or none: the embedded default), naming any bad key."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read configuration {path}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigurationError(f"{path}: not valid YAML: {exc}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigurationError(f"{path}: expected a mapping at the top level")
-        data = loaded or {}
-    data.update({key: value for key, value in overrides.items() if value is not None})
-    try:
-        return VerifierConfig(**data)
-    except ValidationError as exc:
-        raise ConfigurationError(f"{path or 'configuration'}: {_describe(exc)}") from None
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors(include_url=False, include_input=False):
-        key = ".".join(str(part) for part in error["loc"]) or "configuration"
-        problems.append(f"{key}: {error['msg']}")
-    return "; ".join(problems)

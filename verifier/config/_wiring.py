@@ -9,6 +9,7 @@ package plugs in — so the engine never imports a concrete department.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from verifier._errors import ConfigurationError
+from verifier.access import AccessPolicy
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import (
     ChainedAuditLog,
@@ -28,15 +30,11 @@ from verifier.audit import (
 )
 from verifier.catalogue import Catalogue, SharingClass, load_catalogue
 from verifier.config._security import access_policy
-from verifier.config._settings import (
-    CacheConfig,
-    ResilienceConfig,
-    VerifierConfig,
-)
+from verifier.config._settings import CacheConfig, VerifierConfig
 from verifier.engine import Verifier
 from verifier.engine._cache import CachePolicy
 from verifier.engine._cache_redis import RedisFactCache
-from verifier.rules import load_service_items
+from verifier.rules import ItemRegistry, load_service_items
 from verifier.telemetry import TelemetryHandle, configure_telemetry
 from verifier.telemetry._config import TelemetryConfig
 
@@ -50,33 +48,79 @@ def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None 
     Telemetry is set up here from ``config.telemetry`` unless ``telemetry`` is given (tests,
     hosts with their own exporters); either way the Verifier shuts it down when it closes.
     """
-    catalogue = load_catalogue(config.catalogue)
-    items = load_service_items(catalogue, config.items_dir, config.parameters_dir)
-    adapters = {
-        department: create_adapter(config, department, catalogue)
-        for department in catalogue.departments
-    }
+    deployment = _Deployment.of(config)
     alerts = HighRiskMonitor(config.alerts) if config.alerts.enabled else None
     pseudonymiser = pseudonymiser_for(config)
     # Last: from here on, exporter threads run until the Verifier is closed.
     telemetry = telemetry or configure_telemetry_for(config)
     try:
         return Verifier(
-            catalogue=catalogue,
-            items=items,
-            adapters=adapters,
+            catalogue=deployment.catalogue,
+            items=deployment.items,
+            adapters=deployment.adapters,
             audit=_audit_log(config),
             pseudonymiser=pseudonymiser,
             default_timeout=config.timeout_seconds,
             telemetry=telemetry,
             alerts=alerts,
             cache=cache_policy(config.cache, pseudonymiser),
-            resilience=_resilience_policy(config, catalogue),
-            access=access_policy(config, (item.id for item in items)),
+            resilience=config.resilience if config.resilience.enabled else None,
+            access=deployment.access,
         )
     except BaseException:
         telemetry.shutdown()
         raise
+
+
+def check_references(config: VerifierConfig) -> None:
+    """Refuse names the configuration's models cannot check alone: departments the catalogue
+    does not have, adapters that are not installed or refuse their settings, callers' items.
+
+    Every problem is named at once. Adapters are only constructed (no I/O), then dropped.
+    """
+    _Deployment.of(config)
+
+
+@dataclass(frozen=True)
+class _Deployment:
+    """What a configuration names, resolved and checked: the one path for every command."""
+
+    catalogue: Catalogue
+    items: ItemRegistry
+    adapters: dict[str, DepartmentAdapter]
+    access: AccessPolicy
+
+    @classmethod
+    def of(cls, config: VerifierConfig) -> _Deployment:
+        catalogue = load_catalogue(config.catalogue)
+        items = load_service_items(catalogue, config.items_dir, config.parameters_dir)
+        problems = _unknown_departments(config, catalogue)
+        adapters: dict[str, DepartmentAdapter] = {}
+        for department in catalogue.departments:
+            try:
+                adapters[department] = create_adapter(config, department, catalogue)
+            except ConfigurationError as exc:
+                problems.append(str(exc))
+        try:
+            access = access_policy(config, (item.id for item in items))
+        except ConfigurationError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        return cls(catalogue, items, adapters, access)
+
+
+def _unknown_departments(config: VerifierConfig, catalogue: Catalogue) -> list[str]:
+    known = set(catalogue.departments)
+    sections: dict[str, set[str]] = {
+        "departments": set(config.departments),
+        "resilience.departments": set(config.resilience.departments),
+    }
+    return [
+        f"{section}.{name}: unknown department (the catalogue has {sorted(known)})"
+        for section, named in sections.items()
+        for name in sorted(named - known)
+    ]
 
 
 def configure_telemetry_for(config: VerifierConfig) -> TelemetryHandle:
@@ -110,13 +154,6 @@ def cache_policy(
         max_staleness=timedelta(seconds=config.max_staleness_seconds),
         store=store,
     )
-
-
-def _resilience_policy(config: VerifierConfig, catalogue: Catalogue) -> ResilienceConfig | None:
-    unknown = sorted(set(config.resilience.departments) - set(catalogue.departments))
-    if unknown:
-        raise ConfigurationError(f"resilience.departments: unknown departments {unknown}")
-    return config.resilience if config.resilience.enabled else None
 
 
 def _telemetry_config(config: VerifierConfig) -> TelemetryConfig:
