@@ -27,8 +27,16 @@ from verifier.audit import AlertRecord, AuditRecord, AuditSink
 from verifier.model import credit_code_check_character
 from verifier.service._generated.v1 import verification_pb2 as pb
 
-FUZZ_EXAMPLES = int(os.environ.get("VERIFIER_FUZZ_EXAMPLES", "10000"))
-"""Examples of the in-process fuzz (CI: the default; a longer run: see docs/fuzzing.md)."""
+FUZZ_DEPTHS = {"quick": (1_000, 1_000), "ci": (10_000, 10_000)}
+"""Per ``VERIFIER_TEST_FUZZ_PROFILE``: (in-process fuzz examples, canary-run requests).
+``quick`` (the default) keeps a local ``pytest`` fast; ``.ci/run`` selects ``ci``."""
+FUZZ_PROFILE = os.environ.get("VERIFIER_TEST_FUZZ_PROFILE", "quick")
+if FUZZ_PROFILE not in FUZZ_DEPTHS:
+    raise ValueError(f"VERIFIER_TEST_FUZZ_PROFILE must be one of {sorted(FUZZ_DEPTHS)}")
+FUZZ_EXAMPLES = int(os.environ.get("VERIFIER_TEST_FUZZ_EXAMPLES", FUZZ_DEPTHS[FUZZ_PROFILE][0]))
+"""Examples of the in-process fuzz (a longer run: see docs/fuzzing.md)."""
+CANARY_REQUESTS = int(os.environ.get("VERIFIER_TEST_CANARY_REQUESTS", FUZZ_DEPTHS[FUZZ_PROFILE][1]))
+"""Requests of the canary run over the demo city."""
 
 # Every field path a violation may name: paths of VerifyRequest, and nothing else.
 KNOWN_PATH = re.compile(

@@ -1,7 +1,8 @@
 """Fuzzing the request path: bad input is refused by field, and reaches no department.
 
-In process (``VERIFIER_FUZZ_EXAMPLES`` examples, 10,000 by default): a VerifyRequest goes
-through the servicer's own conversion and then ``Verifier.verify``, as ``Verify`` does.
+In process (``VERIFIER_TEST_FUZZ_EXAMPLES`` examples; 1,000 locally, 10,000 in CI): a
+VerifyRequest goes through the servicer's own conversion and then ``Verifier.verify``, as
+``Verify`` does.
 Over a real server on port 0 (fewer examples): only OK or INVALID_ARGUMENT with a
 google.rpc.BadRequest ever comes back. See docs/fuzzing.md for longer runs.
 """

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, InMemoryMetricReader
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from support import SCHOOL_PLACE_ACCESS, resident_id
 from telemetry_support import CapturingAuditSink, MakeTracedVerifier
 
@@ -20,7 +21,6 @@ from verifier import ConfigurationError, parse_application
 from verifier.telemetry import (
     JsonLinesMetricExporter,
     JsonLinesSpanExporter,
-    TelemetryHandle,
     configure_telemetry,
 )
 
@@ -177,7 +177,38 @@ async def test_build_verifier_defaults_the_jsonl_file_into_the_data_dir(
     assert any(line["type"] == "span" and line["name"].startswith("verify") for line in lines)
 
 
-def test_a_handle_is_shut_down_once(tmp_path: Path) -> None:
-    handle = TelemetryHandle()
-    handle.force_flush()
+class CountingSpanProcessor(SimpleSpanProcessor):
+    """Exports each span as it ends, into memory, and counts its own shutdowns."""
+
+    def __init__(self) -> None:
+        self.exported = InMemorySpanExporter()
+        super().__init__(self.exported)
+        self.shutdowns = 0
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+        super().shutdown()
+
+
+class CountingMetricReader(InMemoryMetricReader):
+    def __init__(self) -> None:
+        super().__init__()
+        self.shutdowns = 0
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self.shutdowns += 1
+        super().shutdown(timeout_millis=timeout_millis, **kwargs)
+
+
+def test_a_handle_is_shut_down_once(caplog: pytest.LogCaptureFixture) -> None:
+    processor, reader = CountingSpanProcessor(), CountingMetricReader()
+    handle = configure_telemetry(span_processor=processor, metric_reader=reader)
+    assert handle.tracer_provider is not None
+    handle.tracer_provider.get_tracer("test").start_span("before shutdown").end()
+
     handle.shutdown()
+    handle.shutdown()  # a second close (an exit stack, then atexit) must do nothing
+
+    assert (processor.shutdowns, reader.shutdowns) == (1, 1)
+    assert [span.name for span in processor.exported.get_finished_spans()] == ["before shutdown"]
+    assert "shutdown can only be called once" not in caplog.text
