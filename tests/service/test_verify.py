@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import grpc
 import pytest
@@ -138,11 +137,10 @@ async def test_hanging_department_costs_its_facts_not_the_deadline(
     hanging = MockAdapter("housing", hang=True)
     served = await start_server(mock_departments(housing=hanging), verifier_timeout=10.0)
 
-    started = time.perf_counter()
+    # The client's own deadline is the assertion: an answer after 0.2 s would raise
+    # DEADLINE_EXCEEDED here (a stopwatch around the call would only time the machine's load).
     response = await served.stub.Verify(school_place_request(), timeout=0.2)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 0.2
     housing = [f for f in response.facts if f.provenance.department == "housing"]
     assert housing
     assert all(f.status == pb.FACT_STATUS_UNKNOWN for f in housing)
