@@ -23,6 +23,7 @@ from service_support import GUARDIAN, Served, bad_request_of, school_place_reque
 from verifier._errors import MAX_REPORTED_VIOLATIONS
 from verifier.service import DEFAULT_MAX_MESSAGE_BYTES
 from verifier.service._generated.v1 import verification_pb2 as pb
+from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 
 LIMIT = DEFAULT_MAX_MESSAGE_BYTES
 """The library's default request size limit, which the ``served`` server has."""
@@ -196,3 +197,28 @@ async def test_too_many_entries_are_refused_by_count_and_violations_are_bounded(
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await served.stub.Verify(many_parameters, timeout=30)
     assert bad_request_of(raised.value)["parameters"] == "at most 32 allowed, 1,000 given"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pb.VerifyRequest(subjects=[pb.Subject(role="child", id=f"{n:018d}") for n in range(300)]),
+        pb.VerifyRequest(
+            parameters={f"p{n:03d}": pb.ParameterValue(string_value="v" * 300) for n in range(150)}
+        ),
+        pb.VerifyRequest.FromString(every_rule_broken()),
+    ],
+    ids=["300 bad subjects", "150 bad parameters", "every rule broken"],
+)
+async def test_a_client_with_8_kib_of_metadata_still_reads_invalid_argument(
+    served: Served, request_: pb.VerifyRequest
+) -> None:
+    # Before: the BadRequest naming every field outgrew the client's metadata limit, and the
+    # client saw RESOURCE_EXHAUSTED instead of the field violations.
+    options = [("grpc.max_metadata_size", 8192)]
+    async with grpc.aio.insecure_channel(served.address, options=options) as channel:
+        stub = pb_grpc.VerificationServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.Verify(request_, timeout=30)
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert len(bad_request_of(raised.value)) > 1

@@ -214,21 +214,39 @@ def _violation_summary(error: InvalidApplication) -> str:
 
 
 def invalid_argument_status(error: InvalidApplication) -> grpc.Status:
-    """INVALID_ARGUMENT with a google.rpc.BadRequest naming every offending field."""
+    """INVALID_ARGUMENT with a google.rpc.BadRequest naming the offending fields.
+
+    The status travels in a trailer, which clients cap (grpc's ``max_metadata_size``,
+    8 KiB by default): if naming every field would make it larger than
+    ``MAX_STATUS_DETAILS_BYTES``, the first ones are named and the rest counted.
+    """
+    message = _violation_summary(error)
+    violations = list(error.violations)
+    for named in range(len(violations), -1, -1):
+        status = _invalid_argument(message, bounded_violations(violations, limit=named))
+        if status.ByteSize() <= MAX_STATUS_DETAILS_BYTES:
+            break
+    return rpc_status.to_status(status)
+
+
+MAX_STATUS_DETAILS_BYTES = 4096
+"""The serialized google.rpc.Status of an INVALID_ARGUMENT at most: base64 in the
+``grpc-status-details-bin`` trailer it is 5.4 KiB, which with the status message stays
+within a client's 8 KiB metadata limit."""
+
+
+def _invalid_argument(message: str, violations: Sequence[FieldViolation]) -> status_pb2.Status:
     bad_request = error_details_pb2.BadRequest(
         field_violations=[
             error_details_pb2.BadRequest.FieldViolation(
                 field=violation.field, description=violation.description
             )
-            for violation in error.violations
+            for violation in violations
         ]
     )
     detail = any_pb2.Any()
     detail.Pack(bad_request)
-    status = status_pb2.Status(
-        code=code_pb2.INVALID_ARGUMENT, message=_violation_summary(error), details=[detail]
-    )
-    return rpc_status.to_status(status)
+    return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
 
 
 def violations_from_error(error: grpc.aio.AioRpcError) -> list[FieldViolation]:
