@@ -300,7 +300,8 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 def _add_servicer(servicer: VerificationServicer, server: grpc.aio.Server) -> None:
     """Register the service as the generated code would, except that a request that does not
     parse (e.g. a string field that is not UTF-8) reaches the handler as ``UNDECODABLE``,
-    so it gets INVALID_ARGUMENT instead of grpc's bare UNKNOWN."""
+    so it gets INVALID_ARGUMENT instead of grpc's bare UNKNOWN (and grpc's logged
+    traceback: anyone could flood the log with them)."""
     handlers = {
         "Verify": grpc.unary_unary_rpc_method_handler(
             servicer.Verify,
@@ -314,12 +315,12 @@ def _add_servicer(servicer: VerificationServicer, server: grpc.aio.Server) -> No
         ),
         "ListServiceItems": grpc.unary_unary_rpc_method_handler(
             servicer.ListServiceItems,
-            request_deserializer=pb.ListServiceItemsRequest.FromString,
+            request_deserializer=lenient_parser(pb.ListServiceItemsRequest),
             response_serializer=pb.ListServiceItemsResponse.SerializeToString,
         ),
         "DescribeServiceItem": grpc.unary_unary_rpc_method_handler(
             servicer.DescribeServiceItem,
-            request_deserializer=pb.DescribeServiceItemRequest.FromString,
+            request_deserializer=lenient_parser(pb.DescribeServiceItemRequest),
             response_serializer=pb.DescribeServiceItemResponse.SerializeToString,
         ),
     }
