@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -85,20 +87,36 @@ def test_demo_city_generates_once(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "already" in capsys.readouterr().out
 
 
-def test_serve_then_verify_over_grpc_then_sigterm(demo_city: DemoCityManifest) -> None:
+READY = "verifier listening on "
+
+
+@contextlib.contextmanager
+def verifier_serve(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``verifier serve`` with ``args`` as a process: the address it listens on, and it.
+    Stopped by SIGTERM on the way out, which must end it cleanly."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "verifier.cli", "serve", "--port", "0",
-         "--data-dir", str(demo_city.data_dir)],
+        [sys.executable, "-m", "verifier.cli", "serve", *args],
         stdout=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
         assert server.stdout is not None
         line = ""
         for line in server.stdout:
-            if line.startswith("verifier listening on "):
+            if line.startswith(READY):
                 break
-        address = line.removeprefix("verifier listening on ").strip()
+        yield line.removeprefix(READY).strip(), server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
+    assert code == 0
+
+
+def test_serve_then_verify_over_grpc_then_sigterm(demo_city: DemoCityManifest) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with verifier_serve("--port", "0", "--data-dir", str(demo_city.data_dir)) as (address, _):
         assert address.startswith("127.0.0.1:")
         args = sample_args(demo_city, "school_place_pending_transfer")
         verify = subprocess.run(
@@ -108,12 +126,6 @@ def test_serve_then_verify_over_grpc_then_sigterm(demo_city: DemoCityManifest) -
         assert verify.returncode == 0, verify.stderr
         assert "decision: NEEDS_REVIEW" in verify.stdout
         assert "RECORD_PENDING" in verify.stdout
-    finally:
-        server.send_signal(signal.SIGTERM)
-        code = server.wait(timeout=30)
-        if server.stdout is not None:
-            server.stdout.close()
-    assert code == 0
 
 
 @pytest.mark.parametrize(

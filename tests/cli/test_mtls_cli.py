@@ -3,15 +3,13 @@ certificate, serve with mutual TLS, and call with and without the certificate.""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_cli import sample_args
+from test_cli import sample_args, verifier_serve
 
 from adapters.demo_city import DemoCityManifest
 from verifier.cli import main
@@ -40,25 +38,10 @@ def mtls_server(demo_city: DemoCityManifest, tmp_path: Path) -> Iterator[tuple[s
         "      items: [school_place]\n",
         encoding="utf-8",
     )
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "verifier.cli", "serve", "--config", str(config)],
-        stdout=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    try:
+    with verifier_serve("--config", str(config)) as (address, server):
         assert server.stdout is not None
-        line = ""
-        for line in server.stdout:
-            if line.startswith("verifier listening on "):
-                break
-        port = line.removeprefix("verifier listening on ").strip().rpartition(":")[2]
         assert "mutual TLS" in server.stdout.readline()
-        yield f"localhost:{port}", certs
-    finally:
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=30) == 0
-        if server.stdout is not None:
-            server.stdout.close()
+        yield f"localhost:{address.rpartition(':')[2]}", certs
 
 
 def verify(

@@ -13,7 +13,7 @@ from service_support import Served, StartServer
 from support import MakeVerifier
 
 from verifier.adapter import DepartmentAdapter
-from verifier.service import create_server, mark_serving
+from verifier.service import ServerOptions, create_server, mark_serving
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 
 
@@ -21,7 +21,8 @@ from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 async def start_server(
     make_test_verifier: MakeVerifier, tmp_path: Path
 ) -> AsyncIterator[StartServer]:
-    """Start a server (verifier started, health SERVING); every one is shut down afterwards."""
+    """Start a server (verifier started, health SERVING); every one is shut down afterwards.
+    Keyword arguments beyond the verifier's are ``ServerOptions`` fields."""
     started: list[Served] = []
     numbers = itertools.count()
 
@@ -34,7 +35,7 @@ async def start_server(
         verifier = make_test_verifier(
             adapters, tmp_path / f"audit-{next(numbers)}", timeout=verifier_timeout
         )
-        server, port = await create_server(verifier, **options)
+        server, port = await create_server(verifier, options=ServerOptions(**options))
         await server.start()
         await verifier.start()
         await mark_serving(server)

@@ -21,11 +21,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from service_support import GUARDIAN, Served, bad_request_of, school_place_request
 
 from verifier._errors import MAX_REPORTED_VIOLATIONS
-from verifier.service import DEFAULT_MAX_MESSAGE_BYTES
+from verifier.service import ServerOptions
 from verifier.service._generated.v1 import verification_pb2 as pb
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 
-LIMIT = DEFAULT_MAX_MESSAGE_BYTES
+LIMIT = ServerOptions().max_message_bytes
 """The library's default request size limit, which the ``served`` server has."""
 VERIFY = "/verifier.v1.VerificationService/Verify"
 REPEATS = 5

@@ -17,7 +17,14 @@ from support import ELIGIBLE_FACTS, MakeVerifier, mock_departments
 
 from verifier._errors import ConfigurationError
 from verifier.adapter import MockAdapter
-from verifier.service import SERVICE_NAME, create_server, graceful_shutdown, mark_serving, serve
+from verifier.service import (
+    SERVICE_NAME,
+    ServerOptions,
+    create_server,
+    graceful_shutdown,
+    mark_serving,
+    serve,
+)
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -104,7 +111,8 @@ async def test_serve_runs_until_sigterm_then_closes_the_verifier(
 
     monkeypatch.setattr(verifier, "aclose", aclose)
     port: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    serving = asyncio.create_task(serve(verifier, grace=1, ready=port.set_result))
+    options = ServerOptions(shutdown_grace_seconds=1)
+    serving = asyncio.create_task(serve(verifier, options=options, ready=port.set_result))
 
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{await port}") as channel:
@@ -141,7 +149,7 @@ async def test_serve_closes_the_verifier_even_if_it_fails_to_start(
     monkeypatch.setattr(verifier, "start", fail)
     monkeypatch.setattr(verifier, "aclose", aclose)
     with pytest.raises(OSError, match="unreachable"):
-        await serve(verifier, grace=0, stop=asyncio.Event())
+        await serve(verifier, options=ServerOptions(shutdown_grace_seconds=0), stop=asyncio.Event())
     assert closed
 
 

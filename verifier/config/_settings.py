@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from verifier.access import ALL_ITEMS, CallerGrant
 from verifier.engine._resilience_policy import ResiliencePolicy
+from verifier.service._options import ServerOptions
 from verifier.telemetry._config import TelemetryConfig
 
 DEFAULT_DATA_DIR = Path("var/demo-city")
@@ -87,25 +88,14 @@ class TlsConfig(BaseModel):
     """PEM bundle of the CAs whose client certificates are accepted (mutual TLS)."""
 
 
-class ServerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ServerConfig(ServerOptions):
+    """The ``server`` section: where to listen, TLS, and the limits of ``ServerOptions``
+    (their defaults are the library's: one set, so ``verifier serve`` and an embedding
+    program's ``serve`` cannot drift apart)."""
 
     address: str = "127.0.0.1:50051"
     tls: TlsConfig | None = None
     """None: plaintext, which is only allowed on a loopback address (development)."""
-    max_message_bytes: int = Field(default=1 << 20, ge=1024)
-    max_concurrent_rpcs: int = Field(default=512, ge=1)
-    batch_in_flight: int = Field(default=32, ge=1)
-    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
-    max_in_flight_verifications: int = Field(default=256, ge=1)
-    """Admission control: verifications (each Verify, each VerifyBatch item in progress)
-    running at once; beyond it and a full queue, callers get RESOURCE_EXHAUSTED at once.
-    Keep ``max_concurrent_rpcs`` above this plus the queue: grpc's own limit refuses every
-    RPC alike (health checks included) and is only the last resort."""
-    max_queued_verifications: int = Field(default=64, ge=0)
-    """Verifications that may wait for a slot (0: none wait)."""
-    queue_timeout_ms: int = Field(default=100, ge=0)
-    """How long a queued verification waits for a slot before RESOURCE_EXHAUSTED."""
 
 
 class AccessMode(StrEnum):

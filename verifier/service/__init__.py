@@ -21,11 +21,8 @@ from verifier.service._description import (
     ServiceItemDescription,
     describe_service_item,
 )
+from verifier.service._options import ServerOptions
 from verifier.service._server import (
-    DEFAULT_BATCH_IN_FLIGHT,
-    DEFAULT_GRACE_SECONDS,
-    DEFAULT_MAX_CONCURRENT_RPCS,
-    DEFAULT_MAX_MESSAGE_BYTES,
     create_server,
     graceful_shutdown,
     mark_serving,
@@ -34,10 +31,6 @@ from verifier.service._server import (
 from verifier.service._servicer import SERVICE_NAME
 
 __all__ = [
-    "DEFAULT_BATCH_IN_FLIGHT",
-    "DEFAULT_GRACE_SECONDS",
-    "DEFAULT_MAX_CONCURRENT_RPCS",
-    "DEFAULT_MAX_MESSAGE_BYTES",
     "SERVICE_NAME",
     "Authenticator",
     "CertificateAuthenticator",
@@ -45,6 +38,7 @@ __all__ = [
     "ParameterDescription",
     "RequiredFactDescription",
     "RoleDescription",
+    "ServerOptions",
     "ServiceItemDescription",
     "TokenAuthenticator",
     "Unauthenticated",

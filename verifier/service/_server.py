@@ -29,24 +29,11 @@ from verifier.engine import Verifier
 from verifier.service._admission import AdmissionControl
 from verifier.service._auth import Authenticator
 from verifier.service._generated.v1 import verification_pb2 as pb
+from verifier.service._options import ServerOptions
 from verifier.service._servicer import SERVICE_NAME, VerificationServicer, lenient_parser
 
 DEFAULT_ADDRESS = "127.0.0.1:0"
-DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
-"""Far above any valid application (16 subjects, 32 short parameters); bounds what a
-malformed or hostile request can make the server buffer."""
-DEFAULT_MAX_CONCURRENT_RPCS = 1024
-DEFAULT_BATCH_IN_FLIGHT = 32
-DEFAULT_GRACE_SECONDS = 10.0
-DEFAULT_MAX_IN_FLIGHT_VERIFICATIONS = 256
-"""Verifications running at once. Each holds a few department calls and an audit write;
-at the tens of milliseconds one takes, 256 carry several thousand a second — above the
-busiest platform's average in the seeds — while bounding what a burst can pile up."""
-DEFAULT_MAX_QUEUED_VERIFICATIONS = 64
-DEFAULT_QUEUE_TIMEOUT_MS = 100
-"""A short queue smooths bursts; a caller that would wait longer is better told to retry
-(possibly on another replica) than left waiting on this one."""
-
+DEFAULT_OPTIONS = ServerOptions()
 _HEALTH_SERVICES = ("", SERVICE_NAME)
 """Health is reported for the whole server ("") and for the verification service."""
 DEPARTMENT_HEALTH_PREFIX = f"{SERVICE_NAME}/department/"
@@ -128,12 +115,7 @@ async def create_server(
     verifier: Verifier,
     address: str = DEFAULT_ADDRESS,
     *,
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-    max_concurrent_rpcs: int | None = DEFAULT_MAX_CONCURRENT_RPCS,
-    batch_in_flight: int = DEFAULT_BATCH_IN_FLIGHT,
-    max_in_flight_verifications: int = DEFAULT_MAX_IN_FLIGHT_VERIFICATIONS,
-    max_queued_verifications: int = DEFAULT_MAX_QUEUED_VERIFICATIONS,
-    queue_timeout_ms: int = DEFAULT_QUEUE_TIMEOUT_MS,
+    options: ServerOptions = DEFAULT_OPTIONS,
     meter_provider: metrics.MeterProvider | None = None,
     authenticator: Authenticator | None = None,
     credentials: grpc.ServerCredentials | None = None,
@@ -141,12 +123,12 @@ async def create_server(
     """A server for ``verifier`` bound to ``address``, and the port it bound (for port 0).
 
     The server is not started. Health says NOT_SERVING until ``mark_serving``: start the
-    verifier first. ``batch_in_flight`` bounds the applications each VerifyBatch stream
-    works on at once.
+    verifier first. ``options`` holds the limits (``ServerOptions``: message size, RPCs at
+    once, the applications each VerifyBatch stream works on at once, admission control).
 
-    Admission control: at most ``max_in_flight_verifications`` verifications (Verify calls
-    and VerifyBatch items) run at once, ``max_queued_verifications`` more wait up to
-    ``queue_timeout_ms`` for a slot, and the rest are refused at once with
+    Admission control: at most ``options.max_in_flight_verifications`` verifications
+    (Verify calls and VerifyBatch items) run at once, ``max_queued_verifications`` more
+    wait up to ``queue_timeout_ms`` for a slot, and the rest are refused at once with
     RESOURCE_EXHAUSTED and a RetryInfo; refusals are counted in
     ``verifier.admission.rejections`` (on ``meter_provider``, default the global one).
     Health and the item listing are not limited: overload is not unhealth. grpc's own
@@ -159,8 +141,8 @@ async def create_server(
     else it is plaintext.
     """
     server = grpc.aio.server(
-        options=[("grpc.max_receive_message_length", max_message_bytes)],
-        maximum_concurrent_rpcs=max_concurrent_rpcs,
+        options=[("grpc.max_receive_message_length", options.max_message_bytes)],
+        maximum_concurrent_rpcs=options.max_concurrent_rpcs,
     )
     try:
         if credentials is None:
@@ -171,9 +153,9 @@ async def create_server(
         raise ConfigurationError(f"cannot listen on {address!r}") from None
     meter = metrics.get_meter("verifier", meter_provider=meter_provider)
     admission = AdmissionControl(
-        max_in_flight_verifications,
-        max_queued_verifications,
-        queue_timeout_ms / 1000,
+        options.max_in_flight_verifications,
+        options.max_queued_verifications,
+        options.queue_timeout_ms / 1000,
         rejections=meter.create_counter(
             "verifier.admission.rejections",
             "{verification}",
@@ -183,7 +165,7 @@ async def create_server(
     _add_servicer(
         VerificationServicer(
             verifier,
-            batch_in_flight=batch_in_flight,
+            batch_in_flight=options.batch_in_flight,
             admission=admission,
             authenticator=authenticator,
         ),
@@ -210,7 +192,10 @@ async def mark_serving(server: grpc.aio.Server) -> None:
 
 
 async def graceful_shutdown(
-    server: grpc.aio.Server, verifier: Verifier, *, grace: float = DEFAULT_GRACE_SECONDS
+    server: grpc.aio.Server,
+    verifier: Verifier,
+    *,
+    grace: float = DEFAULT_OPTIONS.shutdown_grace_seconds,
 ) -> None:
     """NOT_SERVING, refuse new calls, let in-flight ones finish (up to ``grace`` seconds,
     then cancel them), and close the verifier.
@@ -231,15 +216,9 @@ async def serve(
     verifier: Verifier,
     address: str = DEFAULT_ADDRESS,
     *,
-    grace: float = DEFAULT_GRACE_SECONDS,
+    options: ServerOptions = DEFAULT_OPTIONS,
     ready: Callable[[int], object] | None = None,
     stop: asyncio.Event | None = None,
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-    max_concurrent_rpcs: int | None = DEFAULT_MAX_CONCURRENT_RPCS,
-    batch_in_flight: int = DEFAULT_BATCH_IN_FLIGHT,
-    max_in_flight_verifications: int = DEFAULT_MAX_IN_FLIGHT_VERIFICATIONS,
-    max_queued_verifications: int = DEFAULT_MAX_QUEUED_VERIFICATIONS,
-    queue_timeout_ms: int = DEFAULT_QUEUE_TIMEOUT_MS,
     meter_provider: metrics.MeterProvider | None = None,
     authenticator: Authenticator | None = None,
     credentials: grpc.ServerCredentials | None = None,
@@ -253,12 +232,7 @@ async def serve(
         server, port = await create_server(
             verifier,
             address,
-            max_message_bytes=max_message_bytes,
-            max_concurrent_rpcs=max_concurrent_rpcs,
-            batch_in_flight=batch_in_flight,
-            max_in_flight_verifications=max_in_flight_verifications,
-            max_queued_verifications=max_queued_verifications,
-            queue_timeout_ms=queue_timeout_ms,
+            options=options,
             meter_provider=meter_provider,
             authenticator=authenticator,
             credentials=credentials,
@@ -277,7 +251,7 @@ async def serve(
                 ready(port)
             await stop.wait()
         finally:
-            await graceful_shutdown(server, verifier, grace=grace)
+            await graceful_shutdown(server, verifier, grace=options.shutdown_grace_seconds)
 
 
 @contextlib.contextmanager
