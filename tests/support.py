@@ -55,6 +55,10 @@ ACCESS_FIELDS: dict[str, dict[str, str]] = {
 """The access fields above, by service item."""
 
 
+REDIS_URL = os.environ.get("VERIFIER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+"""The Redis the service-backed tests use (db 15: nothing else's)."""
+
+
 def services_required() -> bool:
     """CI sets VERIFIER_REQUIRE_SERVICES=1: a test that needs PostgreSQL or Redis then fails
     instead of skipping when the service is unreachable."""
