@@ -130,30 +130,23 @@ class Verifier:
         self._cache = FactCacheStage(cache, clock) if cache is not None else None
         self._audit_health = AuditHealth()
         # Department calls go through retries, breakers, bulkheads and coalescing only if
-        # ``resilience`` is given (build_verifier always gives it); else one call each.
-        self._resilience = (
-            None
-            if resilience is None
-            else Resilience(
-                resilience,
-                self.adapters,
-                meter_provider=telemetry.meter_provider if telemetry is not None else None,
-            )
+        # ``resilience`` is given (build_verifier gives it unless configured off); else
+        # one call each — through the same pipeline, with every part disabled.
+        self._resilience = Resilience(
+            resilience or ResiliencePolicy.disabled(),
+            self.adapters,
+            meter_provider=telemetry.meter_provider if telemetry is not None else None,
         )
 
     def breaker_states(self) -> dict[str, str]:
-        """Each department's circuit: ``closed``, ``open`` or ``half_open`` (all ``closed``
-        without a resilience policy), for health details."""
-        if self._resilience is None:
-            return dict.fromkeys(self.adapters, "closed")
+        """Each department's circuit: ``closed``, ``open`` or ``half_open`` (always
+        ``closed`` without a resilience policy), for health details."""
         return self._resilience.breaker_states()
 
     def watch_breakers(self, watcher: Callable[[str, str], None]) -> Callable[[], None]:
         """Call ``watcher(department, state)`` on every circuit-breaker transition until
         the returned function is called (for health details); a verifier without a
-        resilience policy has no breakers, and the watcher is never called."""
-        if self._resilience is None:
-            return lambda: None
+        resilience policy has no breaker that trips, and the watcher is never called."""
         return self._resilience.watch_breakers(watcher)
 
     @property
