@@ -118,8 +118,29 @@ def spec_key_id(key: Ed25519PrivateKey) -> str:
 
 
 def spec_signature(key: Ed25519PrivateKey, through_seq: int, chain_hash: str) -> str:
+    """A format v1 checkpoint's signature: it covered only the position and the chain hash."""
     message = b"onestop-verifier/audit-checkpoint/v1\n" + str(through_seq).encode() + b"\n"
     return base64.b64encode(key.sign(message + chain_hash.encode())).decode()
+
+
+def spec_message_v2(body: dict[str, Any], time: str) -> bytes:
+    """What a format v2 checkpoint's signature covers: every field of its body but the
+    signature, and the entry's time, as canonical JSON."""
+    signed = {name: value for name, value in body.items() if name != "signature"}
+    return b"onestop-verifier/audit-checkpoint/v2\n" + spec_canonical({**signed, "time": time})
+
+
+def spec_checkpoint_v2(
+    key: Ed25519PrivateKey, *, log_id: str, through_seq: int, chain_hash: str, records: int,
+    reason: str, time: str,
+) -> dict[str, Any]:  # fmt: skip
+    """The body of a format v2 checkpoint entry, signed with ``key``."""
+    body: dict[str, Any] = {
+        "version": 2, "log_id": log_id, "through_seq": through_seq, "chain_hash": chain_hash,
+        "records": records, "reason": reason, "key_id": spec_key_id(key),
+    }  # fmt: skip
+    body["signature"] = base64.b64encode(key.sign(spec_message_v2(body, time))).decode()
+    return body
 
 
 def log_lines(directory: Path) -> list[tuple[Path, list[bytes]]]:
