@@ -1,7 +1,7 @@
 """Every document a comment, docstring or guide cites is in the repository.
 
 Comments once cited design notes that lived outside it: a reader who cloned the project
-could not follow them. A citation is any ``something.md`` in a tracked source or document.
+could not follow them. A citation is any name ending in ".md" in a tracked source or document.
 """
 
 from __future__ import annotations

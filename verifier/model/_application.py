@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from verifier._errors import FieldViolation, InvalidApplication, bounded_violations
+from verifier.model._free_text import refuse_identifiers
 from verifier.model._identifiers import parse_credit_code, parse_resident_id
 
 # C0/C1 controls, and the Unicode line/paragraph separators that split a log line in some
@@ -40,8 +41,15 @@ def _clean_text(value: str) -> str:
 
 
 def _text(max_length: int) -> Any:
+    """Free text kept in the audit log: cleaned, bounded, and free of identifiers.
+
+    The identifier scan comes after the length check, so its work is bounded by the field.
+    """
     return Annotated[
-        str, AfterValidator(_clean_text), StringConstraints(min_length=1, max_length=max_length)
+        str,
+        AfterValidator(_clean_text),
+        StringConstraints(min_length=1, max_length=max_length),
+        AfterValidator(refuse_identifiers),
     ]
 
 
