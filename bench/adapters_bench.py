@@ -11,7 +11,7 @@ for each department times, in the same run:
 Every subject is read once before timing, so both paths are measured on warm page caches.
 
 Prints median and p99 in microseconds. Compare ratios within one run, never absolute times
-across runs (±20 % noise on this shared machine).
+across runs (docs/architecture.md, "What things cost": ±20 % noise on this machine).
 
     python bench/adapters_bench.py [--people 10000] [--calls 5000] [--data-dir DIR] [--smoke]
 """

@@ -16,7 +16,7 @@ For each department, in the same run, over the demo city's sample queries:
 it is the HTTP client's cost alone (httpx + the adapter's checks).
 
 Prints median and p99 in microseconds. Compare ratios within one run, never absolute times
-across runs (±20 % noise on this shared machine).
+across runs (docs/architecture.md, "What things cost": ±20 % noise on this machine).
 
     python bench/http_adapter_bench.py [--people 2000] [--calls 2000] [--data-dir DIR] [--smoke]
 """

@@ -7,7 +7,13 @@ import time
 from pathlib import Path
 
 from resilience_support import make_verifier, mock, policy
-from support import ELIGIBLE_FACTS, FIRST_HOME_ACCESS, mock_departments, resident_id
+from support import (
+    ELIGIBLE_FACTS,
+    FIRST_HOME_ACCESS,
+    MakeVerifier,
+    mock_departments,
+    resident_id,
+)
 
 from verifier import (
     CallOutcome,
@@ -164,6 +170,24 @@ async def test_errors_not_marked_retryable_are_not_retried(tmp_path: Path) -> No
             result = await verifier.verify(parse_application(first_home()))
         assert adapter.calls == 1
         assert housing_call(result).attempts == 1
+
+
+async def test_an_invalid_answer_is_judged_alike_with_resilience_on_and_off(
+    tmp_path: Path, make_test_verifier: MakeVerifier
+) -> None:
+    # One fan-out path: "resilience off" is a disabled policy, not a second way to call.
+    def garbled() -> MockAdapter:
+        return mock("housing", error=DepartmentAnswerInvalid("garbled"))
+
+    outcomes = []
+    for verifier in (
+        make_verifier(tmp_path / "on", mock_departments(housing=garbled())),
+        make_test_verifier(mock_departments(housing=garbled()), tmp_path / "off"),
+    ):
+        async with verifier:
+            result = await verifier.verify(parse_application(first_home()))
+        outcomes.append((housing_call(result).outcome, housing_reasons(result)))
+    assert outcomes == [(CallOutcome.INVALID_ANSWER, {UnknownReason.INVALID_ANSWER})] * 2
 
 
 async def test_retries_never_run_past_the_deadline(tmp_path: Path) -> None:
