@@ -2,7 +2,7 @@
 
     python bench/load_bench.py [--concurrency 1,16,64] [--duration 8] [--warmup 1]
                                [--client-processes 2] [--server-processes 1]
-                               [--data-dir DIR] [--no-nofsync] [--no-h2load]
+                               [--data-dir DIR] [--no-nofsync] [--no-h2load] [--smoke]
 
 Servers, each its own OS processes on 127.0.0.1 (``--server-processes`` of them sharing one
 port through SO_REUSEPORT), all started before the first measurement and stopped at the end:
