@@ -7,12 +7,9 @@ library's code, so the tests pin the format rather than echo the implementation.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -121,8 +118,29 @@ def spec_key_id(key: Ed25519PrivateKey) -> str:
 
 
 def spec_signature(key: Ed25519PrivateKey, through_seq: int, chain_hash: str) -> str:
+    """A format v1 checkpoint's signature: it covered only the position and the chain hash."""
     message = b"onestop-verifier/audit-checkpoint/v1\n" + str(through_seq).encode() + b"\n"
     return base64.b64encode(key.sign(message + chain_hash.encode())).decode()
+
+
+def spec_message_v2(body: dict[str, Any], time: str) -> bytes:
+    """What a format v2 checkpoint's signature covers: every field of its body but the
+    signature, and the entry's time, as canonical JSON."""
+    signed = {name: value for name, value in body.items() if name != "signature"}
+    return b"onestop-verifier/audit-checkpoint/v2\n" + spec_canonical({**signed, "time": time})
+
+
+def spec_checkpoint_v2(
+    key: Ed25519PrivateKey, *, log_id: str, through_seq: int, chain_hash: str, records: int,
+    reason: str, time: str,
+) -> dict[str, Any]:  # fmt: skip
+    """The body of a format v2 checkpoint entry, signed with ``key``."""
+    body: dict[str, Any] = {
+        "version": 2, "log_id": log_id, "through_seq": through_seq, "chain_hash": chain_hash,
+        "records": records, "reason": reason, "key_id": spec_key_id(key),
+    }  # fmt: skip
+    body["signature"] = base64.b64encode(key.sign(spec_message_v2(body, time))).decode()
+    return body
 
 
 def log_lines(directory: Path) -> list[tuple[Path, list[bytes]]]:
@@ -137,26 +155,6 @@ def entries_of(directory: Path) -> list[dict[str, Any]]:
     return [
         json.loads(line[PREFIX_BYTES:-2]) for _, lines in log_lines(directory) for line in lines
     ]
-
-
-@contextlib.contextmanager
-def disk_full(audit_file: Path) -> Iterator[None]:
-    """Writes to the open ``audit_file`` fail with ENOSPC, as on a full disk, until the
-    block ends: the writer's own descriptor is pointed at /dev/full meanwhile (and
-    truncating it fails too, so the writer must cut its failed batch later)."""
-    target = os.path.realpath(audit_file)
-    fd = next(
-        int(n) for n in os.listdir("/proc/self/fd")
-        if os.path.realpath(f"/proc/self/fd/{n}") == target
-    )  # fmt: skip
-    saved, full = os.dup(fd), os.open("/dev/full", os.O_WRONLY)
-    os.dup2(full, fd)
-    try:
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(full)
 
 
 def crash_snapshot(directory: Path, target: Path) -> Path:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from audit_support import (
@@ -21,6 +22,7 @@ from audit_support import (
     log_lines,
     spec_canonical,
     spec_key_id,
+    spec_message_v2,
 )
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -50,7 +52,7 @@ async def test_every_line_follows_the_published_format(tmp_path: Path) -> None:
     await log.append(alert_record(1))
     await log.aclose()
 
-    prev, records = "0" * 64, []
+    prev, records, log_id = "0" * 64, [], ""
     lines = [line for _, file_lines in log_lines(tmp_path) for line in file_lines]
     for seq, line in enumerate(lines, start=1):
         assert line[:9] == b'{"hash":"'
@@ -65,10 +67,11 @@ async def test_every_line_follows_the_published_format(tmp_path: Path) -> None:
         assert (entry["seq"], entry["prev"]) == (seq, prev)
         assert datetime.fromisoformat(entry["time"]).utcoffset() == timedelta(0)
         if entry["type"] == "checkpoint":
-            assert_signed_checkpoint(entry["body"], seq, prev)
+            assert_signed_checkpoint(entry, prev, log_id, len(records))
         else:
             records.append(entry["body"])
         prev = line[9:73].decode()
+        log_id = log_id or prev  # the hash of the first entry
     assert records == [event.model_dump(mode="json") for event in [*appended, alert_record(1)]]
     types = [json.loads(line[PREFIX_BYTES:-2])["type"][0] for line in lines]
     assert "".join(types) == "rrrcrrrcrrc"  # periodic every 3 records, then shutdown
@@ -76,12 +79,17 @@ async def test_every_line_follows_the_published_format(tmp_path: Path) -> None:
     assert reasons == ["periodic", "periodic", "shutdown"]
 
 
-def assert_signed_checkpoint(body: dict[str, object], seq: int, prev: str) -> None:
-    assert set(body) == {"chain_hash", "through_seq", "key_id", "signature", "reason"}
+def assert_signed_checkpoint(entry: dict[str, Any], prev: str, log_id: str, records: int) -> None:
+    body = entry["body"]
+    assert set(body) == {
+        "version", "log_id", "through_seq", "chain_hash", "records", "reason", "key_id",
+        "signature",
+    }  # fmt: skip
+    assert (body["version"], body["log_id"], body["records"]) == (2, log_id, records)
     assert body["chain_hash"] == prev
-    assert body["through_seq"] == seq - 1
+    assert body["through_seq"] == entry["seq"] - 1
     assert body["key_id"] == spec_key_id(KEY)
-    message = f"onestop-verifier/audit-checkpoint/v1\n{seq - 1}\n{prev}".encode()
+    message = spec_message_v2(body, entry["time"])
     KEY.public_key().verify(base64.b64decode(str(body["signature"])), message)
 
 

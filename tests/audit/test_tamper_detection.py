@@ -25,6 +25,7 @@ from audit_support import (
     alert_record,
     audit_record,
     log_lines,
+    spec_checkpoint_v2,
     spec_key_id,
     spec_line,
     spec_signature,
@@ -270,20 +271,20 @@ def record_in(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def rechain(files: list[list[dict[str, Any]]], key: Ed25519PrivateKey) -> Files:
-    prev, seq, out = GENESIS, 0, list[list[bytes] | None]()
+    prev, seq, records, log_id, out = GENESIS, 0, 0, GENESIS, list[list[bytes] | None]()
     for entries in files:
         lines = []
         for item in entries:
             seq += 1
             item.update(seq=seq, prev=prev)
             if item["type"] == "checkpoint":
-                item["body"].update(
-                    chain_hash=prev,
-                    through_seq=seq - 1,
-                    key_id=spec_key_id(key),
-                    signature=spec_signature(key, seq - 1, prev),
-                )
+                item["body"] = spec_checkpoint_v2(
+                    key, log_id=log_id, through_seq=seq - 1, chain_hash=prev, records=records,
+                    reason=item["body"]["reason"], time=item["time"],
+                )  # fmt: skip
+            records += item["type"] == "record"
             line, prev = spec_line(prev, item)
+            log_id = prev if seq == 1 else log_id
             lines.append(line)
         out.append(lines)
     return out

@@ -23,6 +23,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from verifier.audit._checkpoint import SignedCheckpoint
 from verifier.audit._format import (
     CHECKPOINT_KEYS,
     CHECKPOINT_REASONS,
@@ -65,6 +66,11 @@ class ChainVerification:
     open_tail: int
     """Entries after the last checkpoint: chained, but not yet signed."""
     first_break: ChainBreak | None
+    unsealed: bool = False
+    """The only fault: the log does not end with a (format v2) shutdown checkpoint, so it
+    is live, crashed, or cut back; with ``allow_open_tail`` it would verify."""
+    log_id: str | None = None
+    """The hash of the log's first entry, which its v2 checkpoints name (None: no entry)."""
 
 
 def verify_audit_log(
@@ -81,10 +87,13 @@ def verify_audit_log(
     chain = _Chain(public_key)
     try:
         chain.check_files(directory, allow_open_tail)
-        if not allow_open_tail:
-            chain.check_sealed_at_shutdown(directory)
     except _Broken as broken:
         return chain.result(broken.at)
+    if not allow_open_tail:
+        try:
+            chain.check_sealed_at_shutdown(directory)
+        except _Broken as broken:
+            return chain.result(broken.at, unsealed=True)
     return chain.result(None)
 
 
@@ -101,6 +110,8 @@ class _Last:
     seq: int | None = None
     type: str | None = None
     reason: str | None = None
+    version: int = 1
+    """Of a checkpoint: 1 signed neither its reason nor its time."""
 
 
 class _Chain:
@@ -113,9 +124,11 @@ class _Chain:
         self.checkpoints = 0
         self.sealed_through: int | None = None
         self.open_tail = 0
+        self.log_id = GENESIS
+        """The hash of entry 1, once read: what every v2 checkpoint names as its log."""
         self.last: _Last | None = None
 
-    def result(self, first_break: ChainBreak | None) -> ChainVerification:
+    def result(self, first_break: ChainBreak | None, unsealed: bool = False) -> ChainVerification:
         return ChainVerification(
             ok=first_break is None,
             entries=self.seq,
@@ -124,6 +137,8 @@ class _Chain:
             sealed_through=self.sealed_through,
             open_tail=self.open_tail,
             first_break=first_break,
+            unsealed=unsealed,
+            log_id=self.log_id if self.seq else None,
         )
 
     def check_files(self, directory: Path, allow_open_tail: bool) -> None:
@@ -155,8 +170,9 @@ class _Chain:
             entry = decode_entry(data)
         except MalformedLine as exc:
             raise _Broken(ChainBreak(path, number, None, exc.reason)) from None
-        seq = entry["seq"]
-        here = _Last(path, number, seq, entry["type"], entry["body"].get("reason"))
+        seq, body = entry["seq"], entry["body"]
+        version = body.get("version", 1) if entry["type"] == "checkpoint" else 1
+        here = _Last(path, number, seq, entry["type"], body.get("reason"), version)
         if seq != self.seq + 1:
             raise _Broken(self._at(here, f"seq {seq} where {self.seq + 1} was expected"))
         if entry["prev"] != self.prev:
@@ -165,13 +181,16 @@ class _Chain:
             raise _Broken(self._at(here, "the hash does not match the entry"))
         if self.last is not None and self.last.file == path and self.last.reason == "rotation":
             raise _Broken(self._at(here, "an entry after the rotation checkpoint ending the file"))
-        problem = self._body_problem(entry["type"], entry["body"], seq)
+        problem = self._body_problem(entry, seq)
         if problem is not None:
             raise _Broken(self._at(here, problem))
         self._advance(here, digest)
 
-    def _body_problem(self, entry_type: str, body: dict[str, Any], seq: int) -> str | None:
+    def _body_problem(self, entry: dict[str, Any], seq: int) -> str | None:
+        entry_type, body = entry["type"], entry["body"]
         if entry_type == "checkpoint":
+            if "version" in body:
+                return self._signed_checkpoint_problem(body, entry["time"], seq)
             return self._checkpoint_problem(body, seq)
         if entry_type == "recovery":
             truncated = body.get("truncated_bytes")
@@ -182,7 +201,28 @@ class _Chain:
             return "a record's body has no kind"
         return None
 
+    def _signed_checkpoint_problem(self, body: dict[str, Any], time: str, seq: int) -> str | None:
+        """A v2 checkpoint: every field signed, and each one true of the log up to here."""
+        try:
+            checkpoint = SignedCheckpoint.from_log(body, time)
+        except ValueError as exc:
+            return str(exc)
+        if checkpoint.through_seq != seq - 1:
+            return "the checkpoint's through_seq is not the entry before it"
+        if checkpoint.chain_hash != self.prev:
+            return "the checkpoint's chain_hash is not the hash of the entry before it"
+        if checkpoint.log_id != self.log_id:
+            return "the checkpoint names another log (its log_id is not the hash of entry 1)"
+        if checkpoint.records != self.records:
+            return f"the checkpoint counts {checkpoint.records} records, the log has {self.records}"
+        if checkpoint.key_id != self.key_id:
+            return f"signed by key {checkpoint.key_id[:16]!r}, not the given key {self.key_id}"
+        if not checkpoint.verifies(self.key):
+            return "the checkpoint's signature does not verify"
+        return None
+
     def _checkpoint_problem(self, body: dict[str, Any], seq: int) -> str | None:
+        """A v1 checkpoint: it signed only through_seq and chain_hash."""
         if body.keys() != CHECKPOINT_KEYS or body["reason"] not in CHECKPOINT_REASONS:
             return "a checkpoint needs chain_hash, through_seq, key_id, signature and reason"
         if body["through_seq"] != seq - 1 or type(body["through_seq"]) is not int:
@@ -201,6 +241,8 @@ class _Chain:
     def _advance(self, here: _Last, digest: str) -> None:
         self.seq = here.seq or 0
         self.prev = digest
+        if self.seq == 1:
+            self.log_id = digest
         if here.type == "checkpoint":
             self.checkpoints += 1
             self.sealed_through = self.seq - 1
@@ -214,7 +256,13 @@ class _Chain:
     def check_sealed_at_shutdown(self, directory: Path) -> None:
         last = self.last or _Last(directory / log_file_name(1), 0)
         if last.type == "checkpoint" and last.reason == "shutdown":
-            return
+            if last.version >= 2:
+                return
+            problem = (
+                "the log ends with a format v1 shutdown checkpoint, whose reason is not signed "
+                "(any v1 checkpoint can be relabelled shutdown): it may have been cut back"
+            )
+            raise _Broken(self._at(last, problem))
         if last.type == "checkpoint":
             problem = f"the log ends with a {last.reason} checkpoint, not a shutdown one"
         elif last.seq is None:

@@ -9,17 +9,18 @@ next batch links to the last entry that is really there.
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from verifier.audit._checkpoint import LOG_BODY_KEYS, SignedCheckpoint
 from verifier.audit._files import (
     Descriptors,
     end_of_last_line,
@@ -35,7 +36,6 @@ from verifier.audit._format import (
     MalformedLine,
     canonical_json,
     chain_line,
-    checkpoint_message,
     decode_entry,
     entry_hash,
     entry_json,
@@ -45,10 +45,15 @@ from verifier.audit._format import (
     split_line,
 )
 from verifier.audit._keys import public_key_id
+from verifier.audit._reader import read_lines
 
 logger = logging.getLogger("verifier.audit")
 
 _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+
+_PROBE = b" " * 4096
+"""What ``probe`` writes: the size of a small batch, and no newline, so that if a crash
+leaves it behind, opening the log cuts it as a torn tail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +65,17 @@ class _Tip:
     unsealed: int
     """Records since the last checkpoint."""
     sealed_by: str | None
-    """The reason of the last entry if it is a checkpoint."""
+    """The reason of the last entry if it is a checkpoint (a v1 shutdown's is not trusted:
+    None, so that closing the log seals it again with a v2 checkpoint)."""
+    records: int = 0
+    """Records in the whole log, through this entry."""
+    log_id: str = GENESIS
+    """The hash of the log's first entry (``GENESIS`` while it has none)."""
 
 
 _EMPTY = _Tip(0, GENESIS, 0, None)
+
+CheckpointListener = Callable[[SignedCheckpoint], None]
 
 
 class ChainWriter:
@@ -78,7 +90,11 @@ class ChainWriter:
         max_file_bytes: int,
         checkpoint_every: int,
         clock: Callable[[], datetime],
+        on_checkpoint: CheckpointListener | None = None,
     ) -> None:
+        """``on_checkpoint`` is told of each checkpoint once it is written (and synced, with
+        ``fsync``), on the writer's thread: it must return at once (a witness is published
+        from elsewhere)."""
         if max_file_bytes < 1 or checkpoint_every < 1:
             raise ValueError("max_file_bytes and checkpoint_every must be positive")
         directory.mkdir(parents=True, exist_ok=True)
@@ -89,6 +105,9 @@ class ChainWriter:
         self._max_file_bytes = max_file_bytes
         self._checkpoint_every = checkpoint_every
         self._clock = clock
+        self._on_checkpoint = on_checkpoint
+        self.last_checkpoint: SignedCheckpoint | None = None
+        """The last v2 checkpoint of the log as it was opened, or as written since."""
         self._fds = Descriptors()
         # Released on close, or when the writer is collected without one (the lock with it).
         weakref.finalize(self, self._fds.close)
@@ -113,6 +132,18 @@ class ChainWriter:
         """Chain and write records (their bodies' canonical JSON), durably and in order."""
         self._append([("record", body) for body in bodies])
 
+    def probe(self) -> None:
+        """Raise ``OSError`` unless a batch could be written now; the log is left as it was.
+
+        The probe bytes are written and synced where the next batch would go, then cut off,
+        as a failed batch is: a real write on the real file finds what a write would (a
+        full disk, a file-size limit, a failing device), and the chain gains no entry."""
+        self._prepare()
+        self._dirty = True  # until the probe is cut off again
+        self._write_through(_PROBE)
+        os.ftruncate(self._fds.file, self._size)
+        self._dirty = False
+
     def close(self) -> None:
         """Seal the log with a shutdown checkpoint (unless it already ends with one)."""
         try:
@@ -134,24 +165,33 @@ class ChainWriter:
         torn = self._cut_torn_tail(path)
         self._size = os.fstat(self._fds.file).st_size
         if self._size:
-            self._tip = self._tip_of_current_file(path)
+            self._tip = self._tip_of_current_file(path, files)
         elif len(files) > 1:
-            self._tip = _rotated_tip(files[-2][1])
+            self._tip = self._rotated_tip(files)
         elif self._number != 1:
             raise AuditLogError(f"{path}: the only file of the log is empty and not the first")
+        if self._tip.seq:
+            self._tip = replace(self._tip, log_id=_first_hash(files[0][1]))
         if torn:
             self._append([("recovery", canonical_json(_recovery_body(torn)))])
 
     def _append(self, entries: Sequence[tuple[str, str]]) -> None:
         self._prepare()
         time = format_time(self._clock())
-        data, tip = self._encode(self._tip, entries, time)
+        data, tip, sealed = self._encode(self._tip, entries, time)
         if self._size and self._size + len(data) > self._max_file_bytes:
-            self._seal("rotation", time)
+            self._written(self._seal("rotation", time))
             self._prepare()
-            data, tip = self._encode(self._tip, entries, time)
+            data, tip, sealed = self._encode(self._tip, entries, time)
         self._write(data)
         self._tip = tip
+        self._written(*sealed)
+
+    def _written(self, *checkpoints: SignedCheckpoint) -> None:
+        for checkpoint in checkpoints:
+            self.last_checkpoint = checkpoint
+            if self._on_checkpoint is not None:
+                self._on_checkpoint(checkpoint)
 
     def _prepare(self) -> None:
         if self._dirty:
@@ -162,50 +202,54 @@ class ChainWriter:
 
     def _encode(
         self, tip: _Tip, entries: Sequence[tuple[str, str]], time: str
-    ) -> tuple[bytes, _Tip]:
-        lines = []
+    ) -> tuple[bytes, _Tip, list[SignedCheckpoint]]:
+        lines, sealed = [], []
         for entry_type, body in entries:
             line, tip = self._line(tip, entry_type, body, time)
             lines.append(line)
             if tip.unsealed >= self._checkpoint_every:
-                line, tip = self._checkpoint(tip, "periodic", time)
+                line, tip, checkpoint = self._checkpoint(tip, "periodic", time)
                 lines.append(line)
-        return b"".join(lines), tip
+                sealed.append(checkpoint)
+        return b"".join(lines), tip, sealed
 
     def _line(self, tip: _Tip, entry_type: str, body: str, time: str) -> tuple[bytes, _Tip]:
         seq = tip.seq + 1
         line, digest = chain_line(tip.hash, entry_json(seq, tip.hash, entry_type, time, body))
-        unsealed = tip.unsealed + 1 if entry_type == "record" else tip.unsealed
-        return line, _Tip(seq, digest, unsealed, None)
+        is_record = entry_type == "record"
+        return line, _Tip(
+            seq,
+            digest,
+            tip.unsealed + is_record,
+            None,
+            tip.records + is_record,
+            digest if seq == 1 else tip.log_id,
+        )
 
-    def _checkpoint(self, tip: _Tip, reason: str, time: str) -> tuple[bytes, _Tip]:
-        signature = self._key.sign(checkpoint_message(tip.seq, tip.hash))
-        body = {
-            "chain_hash": tip.hash,
-            "through_seq": tip.seq,
-            "key_id": self._key_id,
-            "signature": base64.b64encode(signature).decode("ascii"),
-            "reason": reason,
-        }
-        line, sealed = self._line(tip, "checkpoint", canonical_json(body), time)
-        return line, _Tip(sealed.seq, sealed.hash, 0, reason)
+    def _checkpoint(
+        self, tip: _Tip, reason: str, time: str
+    ) -> tuple[bytes, _Tip, SignedCheckpoint]:
+        checkpoint = SignedCheckpoint.sign(
+            self._key,
+            log_id=tip.log_id,
+            through_seq=tip.seq,
+            chain_hash=tip.hash,
+            records=tip.records,
+            reason=reason,
+            time=time,
+        )
+        line, sealed = self._line(tip, "checkpoint", canonical_json(checkpoint.log_body()), time)
+        return line, replace(sealed, unsealed=0, sealed_by=reason), checkpoint
 
-    def _seal(self, reason: str, time: str) -> None:
-        line, tip = self._checkpoint(self._tip, reason, time)
+    def _seal(self, reason: str, time: str) -> SignedCheckpoint:
+        line, tip, checkpoint = self._checkpoint(self._tip, reason, time)
         self._write(line)
         self._tip = tip
+        return checkpoint
 
     def _write(self, data: bytes) -> None:
-        view = memoryview(data)
         try:
-            written = 0
-            while written < len(data):
-                count = os.write(self._fds.file, view[written:])
-                if count == 0:
-                    raise OSError(5, "the audit file accepted no bytes")
-                written += count
-            if self._fsync:
-                _datasync(self._fds.file)
+            self._write_through(data)
         except OSError:
             # Leave no part of the batch behind; if even that fails, cut it before the next.
             try:
@@ -214,6 +258,17 @@ class ChainWriter:
                 self._dirty = True
             raise
         self._size += len(data)
+
+    def _write_through(self, data: bytes) -> None:
+        view = memoryview(data)
+        written = 0
+        while written < len(data):
+            count = os.write(self._fds.file, view[written:])
+            if count == 0:
+                raise OSError(5, "the audit file accepted no bytes")
+            written += count
+        if self._fsync:
+            _datasync(self._fds.file)
 
     def _next_file(self) -> None:
         path = self.directory / log_file_name(self._number + 1)
@@ -259,21 +314,39 @@ class ChainWriter:
         )
         return size - cut
 
-    def _tip_of_current_file(self, path: Path) -> _Tip:
+    def _tip_of_current_file(self, path: Path, files: list[tuple[int, Path]]) -> _Tip:
         lines = lines_backwards(self._fds.file, self._size)
         _, last = next(lines)
         tip = _tip_of(last, path)
         unsealed = 0
-        line = last
-        while not line.endswith(CHECKPOINT_ENDING):
+        line: bytes | None = last
+        while line is not None and not line.endswith(CHECKPOINT_ENDING):
             unsealed += line.endswith(RECORD_ENDING)
             found = next(lines, None)
-            if found is None:
-                break  # the previous file ended with a rotation checkpoint
-            line = found[1]
-        else:
+            line = found[1] if found is not None else None
+        if line is not None:
             self._warn_if_signed_by_another_key(line, path)
-        return _Tip(tip.seq, tip.hash, unsealed, tip.sealed_by)
+            sealed = _entry_of(line, path)
+        elif len(files) > 1:
+            sealed = _entry_of(_last_line(files[-2][1]), files[-2][1])  # its rotation checkpoint
+        else:
+            return replace(tip, unsealed=unsealed, records=unsealed)  # no checkpoint yet
+        checkpoint = _v2_checkpoint(sealed)
+        self.last_checkpoint = checkpoint
+        records = checkpoint.records + unsealed if checkpoint else _count_records(files)
+        return replace(tip, unsealed=unsealed, records=records)
+
+    def _rotated_tip(self, files: list[tuple[int, Path]]) -> _Tip:
+        """The tip when the current file is still empty: the previous file's last entry, which
+        must be the rotation checkpoint that started the current one."""
+        previous = files[-2][1]
+        line = _last_line(previous)
+        tip = _tip_of(line, previous) if line else None
+        if tip is None or tip.sealed_by != "rotation":
+            raise AuditLogError(f"{previous}: does not end with the rotation checkpoint it must")
+        checkpoint = _v2_checkpoint(_entry_of(line, previous))
+        self.last_checkpoint = checkpoint
+        return replace(tip, records=checkpoint.records if checkpoint else _count_records(files))
 
     def _warn_if_signed_by_another_key(self, checkpoint: bytes, path: Path) -> None:
         try:
@@ -307,6 +380,14 @@ def _self_consistent(line: bytes) -> bool:
     return digest == entry_hash(entry["prev"], data)
 
 
+def _entry_of(line: bytes, path: Path) -> dict[str, Any]:
+    try:
+        entry: dict[str, Any] = decode_entry(split_line(line)[1])
+    except MalformedLine as exc:
+        raise AuditLogError(f"{path}: an entry is unreadable: {exc.reason}") from None
+    return entry
+
+
 def _tip_of(line: bytes, path: Path) -> _Tip:
     try:
         digest, data = split_line(line)
@@ -314,18 +395,41 @@ def _tip_of(line: bytes, path: Path) -> _Tip:
     except MalformedLine as exc:
         raise AuditLogError(f"{path}: the last entry is unreadable: {exc.reason}") from None
     sealed_by = entry["body"].get("reason") if entry["type"] == "checkpoint" else None
+    if sealed_by == "shutdown" and "version" not in entry["body"]:
+        sealed_by = None  # a v1 shutdown signed no reason: seal the log again on close
     return _Tip(entry["seq"], digest, 0, sealed_by)
 
 
-def _rotated_tip(previous: Path) -> _Tip:
-    """The tip when the current file is still empty: the previous file's last entry, which
-    must be the rotation checkpoint that started the current one."""
-    fd = os.open(previous, os.O_RDONLY)
+def _v2_checkpoint(entry: dict[str, Any]) -> SignedCheckpoint | None:
+    """The checkpoint of a v2 checkpoint entry (None for a v1 one)."""
+    if entry["type"] != "checkpoint" or entry["body"].keys() != LOG_BODY_KEYS:
+        return None
+    try:
+        return SignedCheckpoint.from_log(entry["body"], entry["time"])
+    except ValueError:
+        return None
+
+
+def _last_line(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
     try:
         found = next(lines_backwards(fd, end_of_last_line(fd, os.fstat(fd).st_size)), None)
     finally:
         os.close(fd)
-    tip = _tip_of(found[1], previous) if found else None
-    if tip is None or tip.sealed_by != "rotation":
-        raise AuditLogError(f"{previous}: does not end with the rotation checkpoint it must")
-    return tip
+    return found[1] if found else b""
+
+
+def _first_hash(path: Path) -> str:
+    """The hash of the log's first entry: its id, which every v2 checkpoint names."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        return split_line(first)[0]
+    except MalformedLine as exc:
+        raise AuditLogError(f"{path}:1: the first entry is unreadable: {exc.reason}") from None
+
+
+def _count_records(files: list[tuple[int, Path]]) -> int:
+    """Every record of the log, counted once when continuing a log whose last checkpoint is
+    v1 (which does not say how many records it seals)."""
+    return sum(line.endswith(RECORD_ENDING) for _, path in files for line in read_lines(path))
