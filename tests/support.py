@@ -21,6 +21,8 @@ TEST_PSEUDONYM_KEY = bytes(range(32))
 # Values that make both shipped items ELIGIBLE; tests override what they exercise.
 ELIGIBLE_FACTS: dict[str, dict[str, FactValue]] = {
     "household": {
+        # The population register holds every subject: negative facts are evidence.
+        "registered_in_population_register": True,
         "local_household_registration": True,
         "household_registered_in_district": True,
         "guardian_of": True,

@@ -63,12 +63,18 @@ class _Records:
 
 
 class HouseholdAdapter(SqlDepartmentAdapter[_Records]):
-    """Answers ``local_household_registration``, ``household_registered_in_district`` and
-    ``guardian_of`` from the household register, in one read per application."""
+    """Answers ``registered_in_population_register``, ``local_household_registration``,
+    ``household_registered_in_district`` and ``guardian_of`` from the household register,
+    in one read per application."""
 
     department = DEPARTMENT
     facts: ClassVar[frozenset[str]] = frozenset(
-        {"local_household_registration", "household_registered_in_district", "guardian_of"}
+        {
+            "registered_in_population_register",
+            "local_household_registration",
+            "household_registered_in_district",
+            "guardian_of",
+        }
     )
     read: ClassVar[SubjectRead] = SubjectRead({"r": _residents, "g": _guardianships})
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
@@ -108,6 +114,8 @@ class HouseholdAdapter(SqlDepartmentAdapter[_Records]):
             pair = (subject(request, "guardian"), subject(request, "child"))
             return _derive.is_guardian(records.guardianships.get(pair, ()), as_of)
         resident = records.residents.get(subject(request))
+        if request.fact == "registered_in_population_register":
+            return _derive.in_population_register(resident)
         if request.fact == "local_household_registration":
             return _derive.local_registration(resident, as_of, self.city_prefix)
         district = text_parameter(request, "district")

@@ -34,6 +34,12 @@ class Guardianship:
     recorded_since: date
 
 
+def in_population_register(resident: Resident | None) -> bool:
+    """The bureau holds the person (a migrant with no registration here, or one whose
+    record is being transferred, included): what a "no" about them is evidence of."""
+    return resident is not None
+
+
 def registration_on(resident: Resident | None, as_of: date) -> Registration | Unknown | None:
     """The registration in force on ``as_of``; Unknown while the record is being transferred.
 

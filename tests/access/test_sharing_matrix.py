@@ -6,9 +6,11 @@ without consent required; not shared) and asked for by a one-fact item with ever
 (none, an allowed one, an unrelated one), with and without a legal basis and a consent
 reference. The expected outcome comes from the table below — the seeds' rules written as
 data, not from the code under test — and every case must agree: served with exactly one
-department call, or refused with exactly the expected rules, 0 department calls and one
-refusal audit record. A second matrix does the same over the catalogue as shipped, read
-as plain YAML.
+call to the fact's department (and, for a fact whose "nothing held" needs the population
+register's word, one to the register's department), or refused with exactly the expected
+rules, 0 department calls and one refusal audit record. The register's own fact cannot be
+restricted: the catalogue refuses it. A second matrix does the same over the catalogue as
+shipped, read as plain YAML.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from access_support import (
     one_fact_item,
 )
 
-from verifier import AccessDenied, parse_application
+from verifier import AccessDenied, CatalogueError, parse_application
 from verifier.audit import AuditRecord, RefusalRecord
 from verifier.catalogue import Catalogue, catalogue_from_yaml, load_catalogue
+from verifier.model import SubjectKind
 
 ITEM = "matrix_item"
 OTHER_ITEM = "another_item"
@@ -131,6 +134,12 @@ async def _mismatches(
     audit = KeepingAuditSink()
     verifier, adapters = engine_for(catalogue, [item], audit)
     department = adapters[catalogue.facts[fact_id].department]
+    # A "nothing held" answer needs the population register's word on the subject: asked
+    # in the same call when the register is the fact's own department, else in its own.
+    register = adapters[catalogue.registers[SubjectKind.NATURAL_PERSON].department]
+    asks_register = (
+        catalogue.facts[fact_id].absence_value is not None and register is not department
+    )
     mismatches: list[str] = []
     cases = 0
     async with verifier:
@@ -140,6 +149,7 @@ async def _mismatches(
             case += f"legal={bool(legal)} consent={bool(consent)}"
             expected = expected_rules(raw_fact, item_id, purpose, legal, consent)
             calls_before, records_before = department.calls, len(audit.records)
+            register_before = register.calls
             application = parse_application(
                 application_for(item, purpose=purpose, legal_basis=legal, consent=consent)
             )
@@ -151,8 +161,8 @@ async def _mismatches(
                 record = audit.records[-1] if len(audit.records) > records_before else None
                 if got != expected or facts != {fact_id}:
                     mismatches.append(f"{case}: refused {sorted(got)}, expected {sorted(expected)}")
-                if department.calls != calls_before:
-                    mismatches.append(f"{case}: refused yet the department was called")
+                if department.calls != calls_before or register.calls != register_before:
+                    mismatches.append(f"{case}: refused yet a department was called")
                 if (
                     not isinstance(record, RefusalRecord)
                     or {r.rule for r in record.refusals} != got
@@ -166,12 +176,15 @@ async def _mismatches(
                     mismatches.append(
                         f"{case}: served with {department.calls - calls_before} calls"
                     )
+                if asks_register and register.calls != register_before + 1:
+                    mismatches.append(f"{case}: served without asking the register")
                 if not isinstance(record, AuditRecord):
                     mismatches.append(f"{case}: the disclosure was not audited")
     return cases, mismatches
 
 
 RAW = _catalogue_yaml()
+REGISTER_FACTS = {register["fact"] for register in RAW["registers"].values()}
 MATRIX = [
     pytest.param(fact_id, variant, id=f"{fact['department']}.{fact_id}[{variant.name}]")
     for fact_id, fact in RAW["facts"].items()
@@ -184,6 +197,12 @@ async def test_every_class_purpose_and_consent_is_enforced_as_the_catalogue_says
     fact_id: str, variant: Variant
 ) -> None:
     data = _with_fact(RAW, fact_id, variant)
+    if fact_id in REGISTER_FACTS and variant.sharing != "unconditional":
+        # A register is asked about the subjects of every item's negative facts, whatever
+        # the item: the catalogue refuses to restrict its sharing.
+        with pytest.raises(CatalogueError, match="must be shared unconditionally"):
+            _catalogue(data)
+        return
     cases, mismatches = await _mismatches(_catalogue(data), data["facts"][fact_id], fact_id, ITEM)
     assert cases == len(PURPOSES) * len(LEGAL_BASES) * len(CONSENTS)
     assert mismatches == []

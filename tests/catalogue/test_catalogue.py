@@ -8,6 +8,7 @@ import pytest
 
 from verifier import CatalogueError
 from verifier.catalogue import SharingClass, catalogue_from_yaml, load_catalogue
+from verifier.model import SubjectKind
 
 MINIMAL = """
 version: "test"
@@ -66,3 +67,71 @@ def test_unreadable_or_malformed_file(tmp_path: Path) -> None:
     bad.write_text("- a list", encoding="utf-8")
     with pytest.raises(CatalogueError, match="mapping"):
         load_catalogue(bad)
+
+
+WITH_REGISTER = """
+version: "test"
+registers:
+  natural_person: {department: household, fact: in_register}
+departments:
+  household: {name: Household}
+  housing: {name: Housing}
+facts:
+  in_register:
+    department: household
+    description: d
+    value_type: boolean
+    sharing: unconditional
+    freshness: P1D
+    legal_reference: r
+  homes_owned_in_city:
+    department: housing
+    description: d
+    value_type: integer
+    maximum: 5
+    absence_value: 0
+    sharing: unconditional
+    freshness: P1D
+    legal_reference: r
+"""
+
+
+def test_a_register_and_absence_values_load() -> None:
+    catalogue = catalogue_from_yaml(WITH_REGISTER)
+    register = catalogue.register_for(SubjectKind.NATURAL_PERSON)
+    assert register is not None
+    assert register.id == "in_register"
+    assert catalogue.register_for(SubjectKind.LEGAL_PERSON) is None
+    assert catalogue.fact("homes_owned_in_city").absence_value == 0
+    shipped = load_catalogue()
+    assert shipped.fact("owns_no_home_in_city").absence_value is True
+    assert shipped.fact("has_overdue_tax").absence_value is False
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("fact: in_register}", "fact: nowhere}"), "unknown fact 'nowhere'"),
+        (("{department: household,", "{department: housing,"), "is not 'housing''s"),
+        (("natural_person:", "robot:"), "registers.robot"),
+        (("absence_value: 0", "absence_value: false"), "must be of the fact's type (integer)"),
+        (("absence_value: 0", "absence_value: 6"), "within 0..maximum"),
+        (("absence_value: 0", "absence_value: -1"), "within 0..maximum"),
+        (
+            ("    value_type: boolean\n    sharing: unconditional", "    value_type: boolean\n"
+             "    sharing: not_shared"),
+            "must be shared unconditionally",
+        ),
+        (
+            ("    value_type: boolean\n", "    value_type: boolean\n    absence_value: false\n"),
+            "has no absence_value",
+        ),
+        (("    value_type: boolean\n", "    value_type: integer\n"), "must be a yes/no"),
+    ],
+)  # fmt: skip
+def test_an_inconsistent_register_or_absence_value_names_the_problem(
+    change: tuple[str, str], message: str
+) -> None:
+    with pytest.raises(CatalogueError) as raised:
+        catalogue_from_yaml(WITH_REGISTER.replace(*change), source="broken.yaml")
+    assert message in str(raised.value)

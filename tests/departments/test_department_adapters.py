@@ -14,6 +14,7 @@ from adapter_support import DEPARTMENTS, City
 from adapters.demo_city import DemoSample, ExpectedFact
 from verifier._errors import DepartmentError
 from verifier.adapter import DepartmentAdapter, DepartmentQuery, FactRequest, Unknown
+from verifier.catalogue import load_catalogue
 from verifier.model import FactValue, UnknownReason, parse_resident_id
 
 REFERENCE = date(2026, 8, 31)
@@ -21,6 +22,7 @@ REFERENCE = date(2026, 8, 31)
 ABSENT = parse_resident_id("110101199001019503", today=REFERENCE)
 ALL_FACTS: dict[str, list[tuple[str, dict[str, str | int]]]] = {
     "household": [
+        ("registered_in_population_register", {}),
         ("local_household_registration", {}),
         ("household_registered_in_district", {"district": "440305"}),
     ],
@@ -40,6 +42,7 @@ ALL_FACTS: dict[str, list[tuple[str, dict[str, str | int]]]] = {
     ],
 }
 NEGATIVE: dict[str, FactValue] = {
+    "registered_in_population_register": False,
     "local_household_registration": False,
     "household_registered_in_district": False,
     "guardian_of": False,
@@ -107,6 +110,42 @@ async def test_a_subject_the_department_does_not_hold_is_a_known_negative(
     assert {key.split("#")[0]: value for key, value in answer.facts.items()} == {
         fact: NEGATIVE[fact] for fact, _ in ALL_FACTS[department]
     }
+
+
+def test_the_catalogue_names_each_answer_about_nobody_as_its_absence_value() -> None:
+    # The engine questions exactly these answers about a subject the population register
+    # does not hold; the register's own "no" is the answer, not an absence.
+    absence = {
+        fact.id: fact.absence_value
+        for fact in load_catalogue().facts.values()
+        if fact.absence_value is not None
+    }
+    assert absence == {
+        f: v for f, v in NEGATIVE.items() if f != "registered_in_population_register"
+    }
+    assert all(type(absence[f]) is type(v) for f, v in NEGATIVE.items() if f in absence)
+
+
+async def test_the_population_register_holds_every_resident_registered_here_or_not(
+    city: City, department_adapters: Mapping[str, DepartmentAdapter]
+) -> None:
+    residents = city.resident_ids(2_000)
+    queries = [
+        DepartmentQuery(
+            "household",
+            REFERENCE,
+            (
+                FactRequest("held", "registered_in_population_register", {"subject": r}),
+                FactRequest("local", "local_household_registration", {"subject": r}),
+            ),
+        )
+        for r in residents
+    ]
+    answers = await department_adapters["household"].fetch_many(queries)
+    assert all(answer.facts["held"] is True for answer in answers)
+    # Migrants with no registration here, and records being transferred, are held too.
+    assert {answer.facts["local"] for answer in answers} >= {False, True}
+    assert any(isinstance(answer.facts["local"], Unknown) for answer in answers)
 
 
 async def test_guardian_of_an_absent_pair_is_false(

@@ -5,6 +5,7 @@ from verifier.catalogue._definitions import (
     Department,
     FactDefinition,
     FactParameter,
+    Register,
     SharingClass,
 )
 from verifier.catalogue._loader import catalogue_from_yaml, load_catalogue
@@ -14,6 +15,7 @@ __all__ = [
     "Department",
     "FactDefinition",
     "FactParameter",
+    "Register",
     "SharingClass",
     "catalogue_from_yaml",
     "load_catalogue",

@@ -1,4 +1,7 @@
-"""The verification engine: validate → plan → fan out → derive → evaluate → audit → answer."""
+"""The verification engine: validate → plan → fan out → derive → evaluate → audit → answer.
+
+Between derive and evaluate, a "nothing held" answer about a subject no register holds is
+re-judged UNKNOWN (``_register``)."""
 
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from verifier.engine._cache import CachePolicy, FactCacheStage
 from verifier.engine._facts import fact_results
 from verifier.engine._fanout import DepartmentOutcome, call_departments
 from verifier.engine._planner import plan_departments
+from verifier.engine._register import register_checks
 from verifier.engine._resilience import Resilience
 from verifier.engine._resilience_policy import ResiliencePolicy
 from verifier.engine._telemetry import (
@@ -235,7 +239,11 @@ class Verifier:
         if refusals:
             await self._refuse(started, item.version, refusals, span)
         reference_date = application.reference_date or self._today()
-        bound = item.bind(application, self.catalogue, reference_date)
+        # The register facts ride in the department calls: a "no" needs them (_register).
+        checks = register_checks(
+            item.bind(application, self.catalogue, reference_date), application, self.catalogue
+        )
+        bound = checks.bound
         # The cache stage comes only after validation and authorisation: a cached fact must
         # never reach a caller who may not see it.
         cached = None
@@ -253,6 +261,7 @@ class Verifier:
             facts, calls = await self._cache.settle(
                 cached, to_fetch, facts, calls, item.rule_version
             )
+        facts = checks.rejudge(facts, self.catalogue)
         result = self._result(
             started.request_id, item, application, reference_date, facts, calls, begun
         )

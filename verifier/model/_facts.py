@@ -36,6 +36,12 @@ class UnknownReason(StrEnum):
     """The department's own record is being changed (e.g. a household transfer in progress)."""
     NO_ADAPTER = "NO_ADAPTER"
     """No adapter is configured for the department that owns the fact."""
+    SUBJECT_NOT_FOUND = "SUBJECT_NOT_FOUND"
+    """The department's "nothing held" answer is about a subject the register of its kind
+    (the population register) does not hold: no evidence either way."""
+    SUBJECT_UNCONFIRMED = "SUBJECT_UNCONFIRMED"
+    """The department's "nothing held" answer is about a subject the register could not
+    confirm (its call failed or did not answer in time)."""
 
 
 class Provenance(BaseModel):

@@ -34,6 +34,8 @@ class UnknownReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNKNOWN_REASON_INVALID_ANSWER: _ClassVar[UnknownReason]
     UNKNOWN_REASON_RECORD_PENDING: _ClassVar[UnknownReason]
     UNKNOWN_REASON_NO_ADAPTER: _ClassVar[UnknownReason]
+    UNKNOWN_REASON_SUBJECT_NOT_FOUND: _ClassVar[UnknownReason]
+    UNKNOWN_REASON_SUBJECT_UNCONFIRMED: _ClassVar[UnknownReason]
 
 class Truth(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -90,6 +92,8 @@ UNKNOWN_REASON_DEADLINE_EXCEEDED: UnknownReason
 UNKNOWN_REASON_INVALID_ANSWER: UnknownReason
 UNKNOWN_REASON_RECORD_PENDING: UnknownReason
 UNKNOWN_REASON_NO_ADAPTER: UnknownReason
+UNKNOWN_REASON_SUBJECT_NOT_FOUND: UnknownReason
+UNKNOWN_REASON_SUBJECT_UNCONFIRMED: UnknownReason
 TRUTH_UNSPECIFIED: Truth
 TRUTH_TRUE: Truth
 TRUTH_FALSE: Truth
