@@ -19,12 +19,15 @@ from typing import Any
 
 import pytest
 import redis
+import yaml
 from audit_support import PREFIX_BYTES, audit_record, spec_line, spec_v1_log
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from support import service_unavailable
 
+from verifier import ConfigurationError
 from verifier.audit import (
     ChainedAuditLog,
     FileWitness,
@@ -35,6 +38,8 @@ from verifier.audit import (
     WitnessError,
     verify_audit_log,
 )
+from verifier.cli import main
+from verifier.config import load_config, witness_for
 
 KEY = Ed25519PrivateKey.generate()
 POSTGRES_URL = os.environ.get(
@@ -333,10 +338,106 @@ async def test_a_hanging_witness_does_not_hold_up_records(tmp_path: Path) -> Non
     await asyncio.wait_for(
         asyncio.gather(*(log.append(audit_record(f"r{n}")) for n in range(40))), 10
     )
-    assert witness.attempts == 1  # the first publication is still hanging
+    assert log.publisher is not None
+    assert log.publisher.published == 0  # the first publication hangs (or has not begun)
+    assert witness.attempts <= 1
     witness.release.set()
     await log.aclose()
     result = verify_audit_log(tmp_path / "audit", KEY.public_key(), witness=witness)
     assert result.ok
     assert result.witnessed is not None
     assert result.witnessed.records == 40
+
+
+def witness_settings(witness: Witness) -> dict[str, Any]:
+    """The ``audit.witness`` configuration naming the same witness as the fixture."""
+    if isinstance(witness, FileWitness):
+        return {"kind": "file", "path": str(witness.path)}
+    if isinstance(witness, SqlWitness):
+        return {"kind": "postgres", "url": POSTGRES_URL, "table": witness.table}
+    assert isinstance(witness, RedisWitness)
+    return {"kind": "redis", "url": REDIS_URL, "stream_prefix": witness.prefix}
+
+
+def write_config(tmp_path: Path, witness: Witness) -> Path:
+    settings = {
+        "data_dir": str(tmp_path / "data"),
+        "audit": {"directory": str(tmp_path / "audit"), "witness": witness_settings(witness)},
+    }
+    path = tmp_path / "verifier.yaml"
+    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return path
+
+
+def audit_verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["audit", "verify", *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+async def test_audit_verify_reads_the_configured_witness(
+    tmp_path: Path, witness: Witness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Written and verified through the configuration, as ``verifier serve`` and an auditor
+    would: the cut-back log is TRUNCATED, naming the witnessed seq and the log's last seq."""
+    config_file = write_config(tmp_path, witness)
+    configured = witness_for(load_config(config_file))
+    assert configured is not None
+    await write_sessions(tmp_path / "audit", configured, (24, 401))
+    public = tmp_path / "auditor.pub.pem"
+    public.write_bytes(
+        KEY.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    verify = ["--config", str(config_file), "--public-key", str(public)]
+    code, out = audit_verify(capsys, *verify)
+    assert (code, out.splitlines()[0]) == (0, f"audit log {tmp_path / 'audit'}: INTACT")
+    last = entry(lines_of(tmp_path / "audit")[-1])["seq"]
+    assert f"latest checkpoint seq {last} (shutdown, 425 records" in out
+    ends_at = cut_after(tmp_path / "audit", "shutdown")
+    code, out = audit_verify(capsys, *verify)
+    assert (code, out.splitlines()[0]) == (1, f"audit log {tmp_path / 'audit'}: TRUNCATED")
+    assert (
+        f"the log ends at seq {ends_at}, before the checkpoint the witness holds (seq {last}"
+        in (out)
+    )
+    code, out = audit_verify(capsys, *verify, "--no-witness")
+    assert (code, out.splitlines()[0]) == (0, f"audit log {tmp_path / 'audit'}: INTACT")
+    assert "witness         not consulted" in out
+
+
+async def test_audit_verify_takes_a_witness_file_or_url(
+    tmp_path: Path, file_witness: FileWitness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await write_sessions(tmp_path / "audit", file_witness, (24, 30))
+    cut_after(tmp_path / "audit", "shutdown")
+    public = tmp_path / "auditor.pub.pem"
+    public.write_bytes(
+        KEY.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    verify = ["--audit-dir", str(tmp_path / "audit"), "--public-key", str(public)]
+    code, out = audit_verify(capsys, *verify, "--witness", str(file_witness.path))
+    assert (code, out.splitlines()[0]) == (1, f"audit log {tmp_path / 'audit'}: TRUNCATED")
+    with socket.socket() as probe:  # a witness that cannot be reached: could not check
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, out = audit_verify(capsys, *verify, "--witness", f"redis://127.0.0.1:{port}/0")
+    assert code == 2
+    assert "witness error: witness redis 127.0.0.1:" in out
+
+
+def test_a_witness_file_inside_the_audit_directory_is_refused(tmp_path: Path) -> None:
+    config_file = tmp_path / "verifier.yaml"
+    audit = tmp_path / "audit"
+    config_file.write_text(yaml.safe_dump({"audit": {
+        "directory": str(audit), "witness": {"path": str(audit / "witness.jsonl")},
+    }}), encoding="utf-8")  # fmt: skip
+    with pytest.raises(ConfigurationError, match=r"audit\.witness\.path .* is inside the audit"):
+        witness_for(load_config(config_file))
+
+
+def test_the_default_witness_is_a_file_beside_the_log(tmp_path: Path) -> None:
+    config = load_config(None, data_dir=tmp_path)
+    witness = witness_for(config)
+    assert isinstance(witness, FileWitness)
+    assert witness.path == tmp_path / "audit-witness" / "witness.jsonl"
+    assert not witness.path.is_relative_to(config.audit_directory())

@@ -99,12 +99,18 @@ def verify_audit_log(
     if not directory.is_dir():
         raise AuditLogError(f"{directory} is not a directory")
     chain = _Chain(public_key)
+    refused: WitnessError | None = None
     if witness is not None:
-        chain.witnessed = _witnessed(directory, public_key, witness)
+        try:
+            chain.witnessed = _witnessed(directory, public_key, witness)
+        except WitnessError as exc:
+            refused = exc  # a log broken on its own is reported as such first
     try:
         chain.check_files(directory, allow_open_tail)
     except _Broken as broken:
         return chain.result(broken.at)
+    if refused is not None:
+        raise refused
     try:
         chain.check_reaches_witnessed(directory)
     except _Broken as broken:

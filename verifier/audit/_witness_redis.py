@@ -33,15 +33,15 @@ class RedisWitness:
         )
         pool = self._client.connection_pool.connection_kwargs
         self._shown = f"redis {pool.get('host', pool.get('path', '?'))}:{pool.get('port', '')}"
-        self._prefix = prefix
+        self.prefix = prefix
 
     def __repr__(self) -> str:
-        return f"RedisWitness({self._shown!r}, prefix={self._prefix!r})"
+        return f"RedisWitness({self._shown!r}, prefix={self.prefix!r})"
 
     def publish(self, checkpoint: SignedCheckpoint) -> None:
         try:
             fields = {"checkpoint": checkpoint.to_json()}
-            self._client.xadd(self._prefix + checkpoint.log_id, fields)
+            self._client.xadd(self.prefix + checkpoint.log_id, fields)
         except self._errors as error:
             raise WitnessError(f"witness {self._shown}: {error}") from None
 
@@ -51,7 +51,7 @@ class RedisWitness:
     def _checkpoints(self, log_id: str) -> list[SignedCheckpoint]:
         # Every entry, not only the last added: the highest through_seq counts, whatever order
         # a misbehaving writer added them in. Checkpoints are few (one per 1000 records).
-        key, start, found = self._prefix + log_id, "-", []
+        key, start, found = self.prefix + log_id, "-", []
         try:
             while True:
                 page = self._client.xrange(key, min=start, max="+", count=_PAGE)

@@ -52,6 +52,7 @@ class SqlWitness:
             Column("checkpoint", Text, nullable=False),
             Column("witnessed_at", DateTime(timezone=True), server_default=func.now()),
         )
+        self.table = table
         self._created = False
 
     def __repr__(self) -> str:
