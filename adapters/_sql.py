@@ -1,8 +1,8 @@
 """The SQL backend every department adapter reads through: one engine per department database.
 
 Two ways to run, chosen by the database, because a thread hop costs more than a local query
-(PERFORMANCE.md: a SQLite primary-key lookup is 8–16 µs in the calling thread, 65–170 µs
-through a thread):
+(docs/architecture.md, "What things cost": a SQLite primary-key lookup is 8–16 µs in the
+calling thread, 65–170 µs through a thread):
 
 - **SQLite** (the embedded default): work runs *inline*, in the event loop's thread, on one
   persistent read-only connection, behind a lock in case several threads run event loops.

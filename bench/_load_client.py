@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import queue
 import selectors
@@ -40,35 +39,7 @@ def free_port() -> int:
         return port
 
 
-def percentile(samples: Sequence[float], fraction: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 # ---- the requests ---------------------------------------------------------------------------
-
-
-def load_samples(data_dir: Path) -> list[dict[str, Any]]:
-    samples: list[dict[str, Any]] = json.loads(
-        (data_dir / "samples.json").read_text(encoding="utf-8")
-    )["samples"]
-    return samples
-
-
-def serialized_requests(samples: Sequence[dict[str, Any]], system: str) -> list[bytes]:
-    """Each sample application as a serialized VerifyRequest, built once."""
-    import verifier
-    from verifier.service import _convert
-
-    caller = verifier.CallerIdentity(system=system)
-    return [
-        _convert.application_to_proto(
-            verifier.parse_application(sample["application"]), caller
-        ).SerializeToString()
-        for sample in samples
-    ]
 
 
 def grpc_frame(message: bytes) -> bytes:

@@ -11,26 +11,25 @@ for each department times, in the same run:
 Every subject is read once before timing, so both paths are measured on warm page caches.
 
 Prints median and p99 in microseconds. Compare ratios within one run, never absolute times
-across runs (PERFORMANCE.md: ±20 % noise on this machine).
+across runs (docs/architecture.md, "What things cost": ±20 % noise on this machine).
 
-    python bench/adapters_bench.py [--people 10000] [--calls 5000] [--data-dir DIR]
+    python bench/adapters_bench.py [--people 10000] [--calls 5000] [--data-dir DIR] [--smoke]
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import random
 import sqlite3
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from adapters.demo_city import generate_demo_city
+from _common import demo_city, parse_args, parser, print_ratio
+
 from verifier.adapter import DepartmentAdapter, DepartmentQuery, FactRequest
 
 REFERENCE = date(2026, 8, 31)
@@ -142,6 +141,7 @@ async def bench(data_dir: Path, calls: int) -> None:
     subjects = random.Random(1).choices(everyone, k=calls)
     print(f"{'department':<18}{'fetch µs (median / p99)':>26}{'raw sqlite3 µs':>22}"
           f"{'ratio':>8}{'fetch_many µs/app':>20}")  # fmt: skip
+    ratios = []
     for department, (_, statements) in QUERIES.items():
         module = importlib.import_module(f"adapters.{department}")
         adapter: DepartmentAdapter = module.create_adapter(
@@ -161,20 +161,17 @@ async def bench(data_dir: Path, calls: int) -> None:
             f"{raw_median:>10.1f} / {raw_p99:<9.1f}{fetch_median / raw_median:>7.1f}x"
             f"{per_app:>18.1f}"
         )
+        ratios.append((department, fetch_median, raw_median))
+    print()
+    for department, fetch_median, raw_median in ratios:
+        print_ratio(f"{department} fetch median", fetch_median, "raw sqlite3 median", raw_median)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--calls", type=int, default=5_000)
-    parser.add_argument("--data-dir", type=Path, help="use (or create) this city")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        data_dir = args.data_dir or Path(scratch)
-        if not (data_dir / "household.db").exists():
-            started = time.perf_counter()
-            generate_demo_city(data_dir, people=args.people)
-            print(f"generated {args.people:,} people in {time.perf_counter() - started:.1f} s")
+    made = parser(__doc__.split("\n\n")[0])
+    made.add_argument("--calls", type=int, default=5_000)
+    args = parse_args(made, smoke={"calls": 100})
+    with demo_city(args) as (data_dir, _):
         asyncio.run(bench(data_dir, args.calls))
 
 

@@ -1,6 +1,6 @@
 """What the tamper-evident audit log costs per record, against plain JSON Lines.
 
-    python bench/audit_bench.py [--records 4000] [--rounds 3] [--dir DIR]
+    python bench/audit_bench.py [--records 4000] [--rounds 3] [--dir DIR] [--smoke]
 
 Records are the engine's own: the demo city's sample applications verified once, their
 audit records captured. Two measurements in one run:
@@ -19,9 +19,7 @@ drift on a shared machine: compare the rows of one run.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import statistics
 import tempfile
@@ -30,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from _common import demo_city, parse_args, parser, percentile, print_ratio, sample_applications
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import verifier
@@ -84,13 +83,12 @@ class Capture(AuditSink):
 
 async def engine_records(data_dir: Path, scratch: Path) -> list[AuditRecord | AlertRecord]:
     config = verifier.load_config(data_dir=data_dir, audit={"directory": scratch / "unused"})
-    samples = json.loads((data_dir / "samples.json").read_text(encoding="utf-8"))["samples"]
     capture = Capture()
     async with verifier.build_verifier(config) as engine:
         await engine.audit.aclose()
         engine.audit = capture
-        for sample in samples:
-            await engine.verify(verifier.parse_application(sample["application"]))
+        for application in sample_applications(data_dir):
+            await engine.verify(application)
     return capture.records
 
 
@@ -153,17 +151,12 @@ async def append_latency(
     return latencies, total / elapsed
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 async def latency_rows(
     records: list[AuditRecord | AlertRecord], total: int, base: Path, rounds: int
 ) -> list[tuple[str, int, list[float], float]]:
     """Both sinks, ``rounds`` times each in alternating order (the disk's state drifts)."""
     key = Ed25519PrivateKey.generate()
-    labels = ("plain JSON Lines (no chain)", "ChainedAuditLog")
+    labels = (PLAIN, CHAINED)
     rows = []
     for concurrency in (1, 64):
         count = total if concurrency > 1 else total // 4  # one at a time is slow: fewer
@@ -175,7 +168,7 @@ async def latency_rows(
                 directory.mkdir()
                 sink: AuditSink = (
                     ChainedAuditLog(directory, key)
-                    if label == "ChainedAuditLog"
+                    if label == CHAINED
                     else PlainJsonLines(directory / "audit.jsonl")
                 )
                 measured, throughput = await append_latency(sink, records, count, concurrency)
@@ -188,18 +181,20 @@ async def latency_rows(
     return rows
 
 
+PLAIN, CHAINED = "plain JSON Lines (no chain)", "ChainedAuditLog"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--records", type=int, default=4000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--dir", type=Path, default=None, help="where to write the logs")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=args.dir) as scratch:
-        base = Path(scratch)
-        verifier.ensure_demo_city(base / "city", people=1000)
-        records = asyncio.run(engine_records(base / "city", base))
+    made = parser(__doc__)
+    made.set_defaults(people=1000)  # the city only supplies the engine's audit records
+    made.add_argument("--records", type=int, default=4000)
+    made.add_argument("--rounds", type=int, default=3)
+    made.add_argument("--dir", type=Path, default=None, help="where to write the logs")
+    args = parse_args(made, smoke={"records": 200, "rounds": 1})
+    with demo_city(args) as (data_dir, _), tempfile.TemporaryDirectory(dir=args.dir) as logs:
+        records = asyncio.run(engine_records(data_dir, Path(logs)))
         costs = encoding_costs(records)
-        rows = asyncio.run(latency_rows(records, args.records, base, args.rounds))
+        rows = asyncio.run(latency_rows(records, args.records, Path(logs), args.rounds))
     plain, chained = line_sizes(records)
     print(
         f"{len(records)} engine audit records: "
@@ -213,6 +208,25 @@ def main() -> None:
         print(
             f"{label:30} {concurrency:5} {statistics.median(latencies):8.2f} "
             f"{percentile(latencies, 0.99):8.2f} {throughput:10.0f}"
+        )
+    print()
+    encodings = list(costs.items())
+    print_ratio(encodings[1][0], encodings[1][1], encodings[0][0], encodings[0][1])
+    by_key = {(label, concurrency): (lat, rate) for label, concurrency, lat, rate in rows}
+    for concurrency in sorted({concurrency for _, concurrency, _, _ in rows}):
+        chained_lat, chained_rate = by_key[(CHAINED, concurrency)]
+        plain_lat, plain_rate = by_key[(PLAIN, concurrency)]
+        print_ratio(
+            f"{CHAINED} append p50, concurrency {concurrency}",
+            statistics.median(chained_lat),
+            f"{PLAIN} p50",
+            statistics.median(plain_lat),
+        )
+        print_ratio(
+            f"{CHAINED} records/s, concurrency {concurrency}",
+            chained_rate,
+            f"{PLAIN} records/s",
+            plain_rate,
         )
 
 

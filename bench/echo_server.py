@@ -49,17 +49,17 @@ def capture_responses(data_dir: Path) -> list[bytes]:
     from verifier.service import _convert
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from _load_client import audit_settings, load_samples
+    from _common import CALLER, sample_applications
+    from _load_client import audit_settings
 
-    applications = [verifier.parse_application(s["application"]) for s in load_samples(data_dir)]
-    caller = verifier.CallerIdentity(system="load-bench")
+    applications = sample_applications(data_dir)
 
     async def run(audit_dir: Path) -> list[bytes]:
         config = verifier.load_config(data_dir=data_dir, audit=audit_settings(audit_dir)[0])
         async with verifier.build_verifier(config) as engine:
             return [
                 _convert.result_to_proto(
-                    await engine.verify(application, caller=caller)
+                    await engine.verify(application, caller=CALLER)
                 ).SerializeToString()
                 for application in applications
             ]

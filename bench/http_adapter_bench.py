@@ -16,14 +16,13 @@ For each department, in the same run, over the demo city's sample queries:
 it is the HTTP client's cost alone (httpx + the adapter's checks).
 
 Prints median and p99 in microseconds. Compare ratios within one run, never absolute times
-across runs (PERFORMANCE.md: ±20 % noise on this machine).
+across runs (docs/architecture.md, "What things cost": ±20 % noise on this machine).
 
-    python bench/http_adapter_bench.py [--people 2000] [--calls 2000] [--data-dir DIR]
+    python bench/http_adapter_bench.py [--people 2000] [--calls 2000] [--data-dir DIR] [--smoke]
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import importlib
@@ -31,15 +30,15 @@ import os
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
 
 import httpx
+from _common import demo_city, parse_args, parser, print_ratio
 
-from adapters.demo_city import generate_demo_city, load_samples
+from adapters.demo_city import load_samples
 from adapters.http import HttpDepartmentAdapter, settings_from
 from adapters.simulator import run_simulators
 from verifier.adapter import DepartmentAdapter, DepartmentQuery, FactRequest
@@ -162,6 +161,13 @@ async def bench_department(
         f"  http x{CONCURRENCY:<5} {per_fetch * 1e6:8.0f} µs per fetch (wall / fetches; "
         f"client CPU {per_fetch_cpu * 1e6:.0f} µs)"
     )
+    sql_median = statistics.median(direct)
+    print_ratio(
+        f"{department} http fetch median", statistics.median(remote), "sql median", sql_median
+    )
+    print_ratio(
+        f"{department} http floor median", statistics.median(bare), "sql median", sql_median
+    )
 
 
 async def bench(data_dir: Path, calls: int, in_process: bool) -> None:
@@ -172,17 +178,12 @@ async def bench(data_dir: Path, calls: int, in_process: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=2_000)
-    parser.add_argument("--calls", type=int, default=2_000)
-    parser.add_argument("--data-dir", type=Path, help="an existing demo city (else generated)")
-    parser.add_argument("--in-process", action="store_true", help="simulators in this loop")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        data_dir = args.data_dir
-        if data_dir is None:
-            data_dir = Path(scratch)
-            generate_demo_city(data_dir, people=args.people)
+    made = parser(__doc__.splitlines()[0])
+    made.set_defaults(people=2_000)
+    made.add_argument("--calls", type=int, default=2_000)
+    made.add_argument("--in-process", action="store_true", help="simulators in this loop")
+    args = parse_args(made, smoke={"calls": 50})
+    with demo_city(args) as (data_dir, _):
         asyncio.run(bench(data_dir, args.calls, args.in_process))
 
 

@@ -38,11 +38,9 @@ import argparse
 import math
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,6 +221,8 @@ def cpu_text(seconds: float, wall: float, processes: int) -> str:
 
 
 def row(label: str, result: lc.LoadResult, echo_rate: float | None, errors: str | None) -> str:
+    from _common import percentile
+
     server = result.server
     per_process = "+".join(f"{100 * s / server.wall:.0f}" for s in server.per_pid)
     server_text = f"{100 * server.seconds / server.wall:4.0f}%"
@@ -235,8 +235,8 @@ def row(label: str, result: lc.LoadResult, echo_rate: float | None, errors: str 
     others = (server.machine_busy - server.seconds - result.client_cpu) / server.wall
     return (
         f"{label:<19} {result.client:<15} {result.rate:8.0f} "
-        f"{1000 * lc.percentile(result.latencies, 0.5):7.2f} "
-        f"{1000 * lc.percentile(result.latencies, 0.99):7.2f} "
+        f"{1000 * percentile(result.latencies, 0.5):7.2f} "
+        f"{1000 * percentile(result.latencies, 0.99):7.2f} "
         f"{errors if errors is not None else result.error_count:>6} "
         f"{cpu_text(result.client_cpu, result.duration, result.client_processes):>10} "
         f"{server_text:>12} {ratio:>6} "
@@ -281,53 +281,52 @@ def bottleneck(result: lc.LoadResult) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data-dir", type=Path, default=None, help="reuse a demo city")
-    parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--concurrency", default="1,16,64", help="comma-separated levels")
-    parser.add_argument("--duration", type=float, default=8.0, help="measured seconds")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
-    parser.add_argument("--client-processes", type=int, default=2)
-    parser.add_argument(
+    # Imported here: the spawned client processes import this module again and need neither.
+    import _common
+
+    made = _common.parser(__doc__)
+    made.add_argument("--concurrency", default="1,16,64", help="comma-separated levels")
+    made.add_argument("--duration", type=float, default=8.0, help="measured seconds")
+    made.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
+    made.add_argument("--client-processes", type=int, default=2)
+    made.add_argument(
         "--channels",
         type=int,
         default=0,
         help="channels per client process (0: 2 per server process)",
     )
-    parser.add_argument("--server-processes", type=int, default=1)
-    parser.add_argument("--no-nofsync", action="store_true", help="skip the fsync=false row")
-    parser.add_argument("--no-h2load", action="store_true", help="skip the native client")
-    parser.add_argument("--no-python", action="store_true", help="skip the Python client")
-    args = parser.parse_args()
+    made.add_argument("--server-processes", type=int, default=1)
+    made.add_argument("--no-nofsync", action="store_true", help="skip the fsync=false row")
+    made.add_argument("--no-h2load", action="store_true", help="skip the native client")
+    made.add_argument("--no-python", action="store_true", help="skip the Python client")
+    smoke = {
+        "concurrency": "4",
+        "duration": 0.5,
+        "warmup": 0.2,
+        "client_processes": 1,
+        "no_nofsync": True,
+    }
+    args = _common.parse_args(made, smoke)
     levels = [int(level) for level in args.concurrency.split(",")]
     if not (0 < args.duration <= 120 and 0 <= args.warmup <= 30 and levels):
-        parser.error("duration 0-120 s, warm-up 0-30 s, at least one concurrency level")
+        made.error("duration 0-120 s, warm-up 0-30 s, at least one concurrency level")
     if min(levels) < 1 or max(levels) > 512 or not 1 <= args.server_processes <= 8:
-        parser.error("concurrency 1-512, server processes 1-8")
+        made.error("concurrency 1-512, server processes 1-8")
     channels = args.channels or 2 * args.server_processes
 
     import echo_server
 
-    import verifier
-
-    print("command:", shlex.join([sys.executable, *sys.argv]))
     print(
-        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
-        f"grpcio {__import__('grpc').__version__}"
+        f"python {sys.version.split()[0]}; grpcio {__import__('grpc').__version__}; "
+        f"calls as {_common.CALLER.system}"
     )
     h2load = None if args.no_h2load else shutil.which("h2load")
     if h2load is None and not args.no_h2load:
         print("h2load not found (Debian: apt-get install nghttp2-client): native client skipped")
 
-    with tempfile.TemporaryDirectory(prefix="load-bench-", dir="/tmp") as scratch_name:
-        scratch = Path(scratch_name)
-        data_dir = args.data_dir or scratch / "city"
-        if verifier.ensure_demo_city(data_dir, people=args.people):
-            print(f"demo city: generated {args.people} people into {data_dir}")
-        samples = lc.load_samples(data_dir)
-        requests = lc.serialized_requests(samples, "load-bench")
+    with _common.demo_city(args) as (data_dir, scratch):
+        samples = _common.load_samples(data_dir)
+        requests = _common.serialized_requests(samples)
         responses = echo_server.capture_responses(data_dir)
         echo_response = echo_server.typical_response(responses)
         (scratch / "response.bin").write_bytes(echo_response)
@@ -399,7 +398,7 @@ def main() -> int:
                 target.group.stop()
     print(LEGEND)
     print()
-    print("ratios (the second one divides calls per server CPU-second: robust to noise)")
+    print("ratios (per server CPU-second divides calls by the server's CPU: robust to noise)")
     for line in summary:
         print(line)
     return 0
@@ -415,6 +414,8 @@ def run_levels(
     scratch: Path,
     frame_file: Path,
 ) -> list[str]:
+    from _common import ratio_line
+
     summary = []
     clients = [] if args.no_python else ["python"]
     if h2load is not None:
@@ -468,14 +469,23 @@ def run_levels(
             echo_result = results.get("echo")
             for label, result in results.items():
                 if label != "echo" and echo_result is not None and echo_result.calls:
-                    ratio = result.rate / echo_result.rate
-                    verdict = "meets" if ratio >= GOAL_RATIO else "misses"
-                    per_core = (result.calls / result.server.seconds) / (
-                        echo_result.calls / echo_result.server.seconds
+                    verdict = "meets" if result.rate >= GOAL_RATIO * echo_result.rate else "misses"
+                    against = f"echo, {client} client, concurrency {level}"
+                    summary.append(
+                        ratio_line(
+                            f"{label} req/s, {client}, concurrency {level}",
+                            result.rate,
+                            f"{against}; {verdict} the {GOAL_RATIO} goal",
+                            echo_result.rate,
+                        )
                     )
                     summary.append(
-                        f"concurrency {level:>3}, {client:<6}: {label:<17} / echo = {ratio:.2f} "
-                        f"({verdict} the {GOAL_RATIO} goal); per server CPU-second {per_core:.2f}"
+                        ratio_line(
+                            f"{label} calls per server CPU-second, {client}, concurrency {level}",
+                            result.calls / result.server.seconds,
+                            against,
+                            echo_result.calls / echo_result.server.seconds,
+                        )
                     )
         print("bottleneck:")
         for note in notes:

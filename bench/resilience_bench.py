@@ -2,7 +2,7 @@
 
     python bench/resilience_bench.py [--iterations 600] [--serial-iterations 200]
                                      [--concurrency 1,16] [--slow housing] [--rows ...]
-                                     [--people 10000] [--data-dir DIR]
+                                     [--people 10000] [--data-dir DIR] [--smoke]
 
 All four demo-city departments are fault-injecting HTTP simulators (``adapters.simulator``)
 in a child process on 127.0.0.1, so their CPU stays off the measuring loop; the verifier
@@ -23,7 +23,8 @@ departments' effect), telemetry off. Rows:
 - 20% errors, baseline / resilience: the slow department also fails 20% of requests (503).
 
 Non-cache rows cycle the 14 sample applications. Every verifier first does a warm-up of
-28 verifications (untimed; fills the hedging p95 window, and the cache for the warm row).
+28 verifications (``--warmup``; untimed; fills the hedging p95 window, and the cache for
+the warm row).
 Each row runs at each ``--concurrency`` (asyncio tasks in this one process); concurrency 1
 does ``--serial-iterations`` verifications, higher concurrency ``--iterations``.
 
@@ -51,17 +52,17 @@ import logging
 import os
 import random
 import selectors
-import shlex
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from _common import demo_city, parse_args, parser, percentile, print_ratio, sample_applications
 
 import verifier
 from verifier.model import Application, CallOutcome, FactStatus, UnknownReason
@@ -73,7 +74,6 @@ SLOW_P99_MS = 1000.0
 FAST_MS = 2.0
 ERROR_RATE = 0.2
 REQUEST_TIMEOUT = 2.0
-WARMUP = 28
 WARMUP_TASKS = 7
 REPEAT_SHARE = 0.3
 STARTUP_SECONDS = 60.0
@@ -148,11 +148,6 @@ class Measured:
                     self.slow_shared += 1  # coalesced onto an identical call in flight
                 else:
                     self.breaker_skips += 1
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 # ---- the simulators, in a child process ----------------------------------------------------
@@ -311,9 +306,9 @@ async def run_row(
     return measured
 
 
-async def warm_up(engine: verifier.Verifier, samples: list[Application]) -> None:
+async def warm_up(engine: verifier.Verifier, samples: list[Application], count: int) -> None:
     """Untimed: fills the hedging p95 window, connection pools, and the warm row's cache."""
-    warm = (samples * (WARMUP // len(samples) + 1))[:WARMUP]
+    warm = (samples * (count // len(samples) + 1))[:count]
 
     async def task() -> None:
         while warm:
@@ -348,11 +343,11 @@ async def run(
     iterations: int,
     serial_iterations: int,
     slow: str,
+    warmup: int,
 ) -> dict[tuple[str, int], Measured]:
     import aiohttp
 
-    raw = json.loads((data_dir / "samples.json").read_text(encoding="utf-8"))["samples"]
-    samples = [verifier.parse_application(s["application"]) for s in raw]
+    samples = sample_applications(data_dir)
     results: dict[tuple[str, int], Measured] = {}
     async with aiohttp.ClientSession() as session:
         slow_url = sims.urls[slow]
@@ -363,7 +358,7 @@ async def run(
                 audit_dir = scratch / f"audit-{number}-{concurrency}"
                 config = row_config(row, data_dir, audit_dir, sims)
                 async with verifier.build_verifier(config) as engine:
-                    await warm_up(engine, samples)
+                    await warm_up(engine, samples, warmup)
                     before = await requests_served(session, slow_url)
                     measured = await run_row(
                         engine, row, samples, count, concurrency, slow, seed=number
@@ -413,62 +408,74 @@ def print_table(
                 f"{m.simulator_requests / n:5.2f} {breaker:>9}"
             )
         print()
+        if base is None:
+            continue
+        against = f"{rows[0].label} at concurrency {concurrency}"
+        for row in rows[1:]:
+            m = results[(row.label, concurrency)]
+            for name, ours, theirs in (
+                ("p50", statistics.median(m.timings), statistics.median(base.timings)),
+                ("p99", percentile(m.timings, 0.99), percentile(base.timings, 0.99)),
+            ):
+                print_ratio(f"{row.label} {name}", ours, f"{against} {name}", theirs)
+        print()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--iterations", type=int, default=600, help="per row, concurrency > 1")
-    parser.add_argument("--serial-iterations", type=int, default=200, help="concurrency 1")
-    parser.add_argument("--concurrency", default="1,16", help="comma-separated")
-    parser.add_argument("--slow", default="housing", choices=DEPARTMENTS)
-    parser.add_argument(
+    made = parser(__doc__)
+    made.add_argument("--iterations", type=int, default=600, help="per row, concurrency > 1")
+    made.add_argument("--serial-iterations", type=int, default=200, help="concurrency 1")
+    made.add_argument("--concurrency", default="1,16", help="comma-separated")
+    made.add_argument("--slow", default="housing", choices=DEPARTMENTS)
+    made.add_argument(
         "--rows", default=None, help="comma-separated row numbers (1-based; default: all)"
     )
-    parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--serve-simulators", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve_simulators:
-        asyncio.run(serve_simulators(args.data_dir, args.slow))
+    made.add_argument("--warmup", type=int, default=28, help="untimed verifications per row")
+    made.add_argument("--serve-simulators", action="store_true", help=argparse.SUPPRESS)
+    if made.parse_args().serve_simulators:  # the child: its first output line is its URLs
+        child = made.parse_args()
+        asyncio.run(serve_simulators(child.data_dir, child.slow))
         return
+    smoke = {
+        "rows": "1,3",
+        "concurrency": "1,4",
+        "serial_iterations": 10,
+        "iterations": 16,
+        "warmup": 14,
+    }
+    args = parse_args(made, smoke)
     if not (1 <= args.iterations <= 100_000 and 1 <= args.serial_iterations <= 100_000):
-        parser.error("iterations 1-100000")
+        made.error("iterations 1-100000")
     concurrencies = [int(part) for part in args.concurrency.split(",")]
     if not all(1 <= c <= 256 for c in concurrencies):
-        parser.error("concurrency 1-256")
+        made.error("concurrency 1-256")
     rows = list(ROWS)
     if args.rows:
         chosen = [int(part) for part in args.rows.split(",")]
         if not all(1 <= number <= len(ROWS) for number in chosen):
-            parser.error(f"rows 1-{len(ROWS)}")
+            made.error(f"rows 1-{len(ROWS)}")
         rows = [ROWS[number - 1] for number in chosen]
-    print("command:", shlex.join([sys.executable, *sys.argv]))
     # One warning per failed department call would bury the table (the error rows).
     logging.getLogger("verifier").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="resilience-bench-") as scratch_name:
-        scratch = Path(scratch_name)
-        data_dir = args.data_dir or scratch / "city"
-        verifier.ensure_demo_city(data_dir, people=args.people)
-        with SimulatorProcess(data_dir, args.slow) as sims:
-            results = asyncio.run(
-                run(
-                    data_dir,
-                    scratch,
-                    sims,
-                    rows,
-                    concurrencies,
-                    args.iterations,
-                    args.serial_iterations,
-                    args.slow,
-                )
+    with demo_city(args) as (data_dir, scratch), SimulatorProcess(data_dir, args.slow) as sims:
+        results = asyncio.run(
+            run(
+                data_dir,
+                scratch,
+                sims,
+                rows,
+                concurrencies,
+                args.iterations,
+                args.serial_iterations,
+                args.slow,
+                args.warmup,
             )
+        )
     print(
         f"\nslow department: {args.slow}, lognormal p50 {SLOW_P50_MS:g} ms / p99 "
         f"{SLOW_P99_MS:g} ms; others fixed {FAST_MS:g} ms; all over HTTP (simulators in a "
         f"child process); request timeout {REQUEST_TIMEOUT:g} s; audit fsync off; "
-        f"warm-up {WARMUP} verifications per verifier, not measured"
+        f"warm-up {args.warmup} verifications per verifier, not measured"
     )
     print("latencies in ms; ×base = over the baseline row at the same concurrency\n")
     print_table(results, rows, concurrencies)

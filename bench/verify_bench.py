@@ -1,58 +1,57 @@
 """In-process verify latency on the demo city, against a plain sequential read of the same facts.
 
-    python bench/verify_bench.py [--people 10000] [--iterations 3000]
+    python bench/verify_bench.py [--people 10000] [--iterations 3000] [--smoke]
 
 Measurements in one run, over the demo city's sample applications (every item and
-outcome), one verification at a time:
+outcome), one verification at a time, the fact cache OFF in every row (the baseline reads
+the departments every time, so every verification asks them too; ``cache_bench.py``
+measures hits):
 
 - baseline: the same department queries the engine would send, awaited one after another
   on the same adapters, with no engine around them (no planning, checking, rule, audit);
 - verify, audit without fsync: the engine's own work (the audit line is written, not synced);
 - verify, audit with fsync: what a caller gets by default (durable before the answer);
-- cache off, resilience off / on: audit without fsync and the fact cache off, so every
-  verification asks its departments, with ``resilience.enabled`` false, then true (its
-  defaults): the difference is the resilience pipeline's fault-free overhead.
+- resilience off: audit without fsync and ``resilience.enabled`` false: against the
+  without-fsync row (resilience on, its defaults), the pipeline's fault-free overhead.
 
 Timings drift on a shared 2-core machine: compare the ratios within one run.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import gc
-import json
-import statistics
-import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
+
+from _common import (
+    demo_city,
+    median,
+    parse_args,
+    parser,
+    percentile,
+    print_ratio,
+    sample_applications,
+    timed,
+)
 
 import verifier
 from verifier.engine import Verifier, plan_departments
 from verifier.model import Application
 
+BASELINE = "baseline: sequential reads"
+ROWS: tuple[tuple[str, bool, dict[str, Any]], ...] = (
+    ("verify, audit without fsync", False, {}),
+    ("verify, audit with fsync", True, {}),
+    ("resilience off, without fsync", False, {"resilience": {"enabled": False}}),
+)
 
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
-
-async def measure(
-    call: Callable[[Application], Awaitable[object]],
-    applications: list[Application],
-    iterations: int,
-) -> list[float]:
-    for application in applications * 20:  # warm-up: caches, SQLite pages, code paths
-        await call(application)
-    gc.collect()
-    timings = []
-    for index in range(iterations):
-        application = applications[index % len(applications)]
-        started = time.perf_counter()
-        await call(application)
-        timings.append((time.perf_counter() - started) * 1e6)
-    return timings
+def cycling(
+    call: Callable[[Application], Awaitable[object]], applications: list[Application]
+) -> Callable[[int], Awaitable[object]]:
+    """``call`` on the applications in turn, by call index."""
+    return lambda index: call(applications[index % len(applications)])
 
 
 def sequential_reader(engine: Verifier) -> Callable[[Application], Awaitable[None]]:
@@ -66,52 +65,53 @@ def sequential_reader(engine: Verifier) -> Callable[[Application], Awaitable[Non
     return read
 
 
-async def run(data_dir: Path, iterations: int) -> dict[str, list[float]]:
-    samples = json.loads((data_dir / "samples.json").read_text(encoding="utf-8"))["samples"]
-    applications = [verifier.parse_application(s["application"]) for s in samples]
+async def run(
+    data_dir: Path, scratch: Path, iterations: int, warmup: int
+) -> dict[str, list[float]]:
+    applications = sample_applications(data_dir)
     results: dict[str, list[float]] = {}
-    for label, fsync, overrides in (
-        ("verify, audit without fsync", False, {}),
-        ("verify, audit with fsync", True, {}),
-        (
-            "cache off, resilience off",
-            False,
-            {"cache": {"enabled": False}, "resilience": {"enabled": False}},
-        ),
-        ("cache off, resilience on", False, {"cache": {"enabled": False}}),
-    ):
+    for label, fsync, overrides in ROWS:
         config = verifier.load_config(
             data_dir=data_dir,
-            audit={"fsync": fsync, "directory": data_dir / f"audit-{label.replace(' ', '_')}"},
+            audit={"fsync": fsync, "directory": scratch / f"audit-{label.replace(' ', '_')}"},
+            cache={"enabled": False},
             **overrides,
         )
         async with verifier.build_verifier(config) as engine:
             if not results:
-                results["baseline: sequential reads"] = await measure(
-                    sequential_reader(engine), applications, iterations
-                )
-            results[label] = await measure(engine.verify, applications, iterations)
+                read = cycling(sequential_reader(engine), applications)
+                results[BASELINE] = await timed(read, iterations, warmup=warmup)
+            verify = cycling(engine.verify, applications)
+            results[label] = await timed(verify, iterations, warmup=warmup)
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--iterations", type=int, default=3000)
-    parser.add_argument("--data-dir", type=Path, default=None)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        data_dir = args.data_dir or Path(scratch) / "city"
-        verifier.ensure_demo_city(data_dir, people=args.people)
-        results = asyncio.run(run(data_dir, args.iterations))
-    baseline = statistics.median(results["baseline: sequential reads"])
+    made = parser(__doc__)
+    made.add_argument("--iterations", type=int, default=3000)
+    made.add_argument("--warmup", type=int, default=280, help="untimed calls per row")
+    args = parse_args(made, smoke={"iterations": 30, "warmup": 14})
+    with demo_city(args) as (data_dir, scratch):
+        results = asyncio.run(run(data_dir, scratch, args.iterations, args.warmup))
+    baseline = median(results[BASELINE])
     print(f"{args.people} people, {args.iterations} verifications per row, one at a time\n")
     print(f"{'':32} {'median µs':>10} {'p99 µs':>10} {'median / baseline':>18}")
     for label, timings in results.items():
-        median = statistics.median(timings)
+        middle = median(timings)
         print(
-            f"{label:32} {median:10.0f} {percentile(timings, 0.99):10.0f} {median / baseline:18.2f}"
+            f"{label:32} {middle:10.0f} {percentile(timings, 0.99):10.0f} {middle / baseline:18.2f}"
         )
+    print()
+    for label, timings in results.items():
+        if label != BASELINE:
+            print_ratio(f"{label} median", median(timings), f"{BASELINE} median", baseline)
+    resilience_on = ROWS[0][0]
+    print_ratio(
+        f"{ROWS[2][0]} median",
+        median(results[ROWS[2][0]]),
+        f"{resilience_on} (resilience on) median",
+        median(results[resilience_on]),
+    )
 
 
 if __name__ == "__main__":

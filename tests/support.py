@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +57,10 @@ ACCESS_FIELDS: dict[str, dict[str, str]] = {
 """The access fields above, by service item."""
 
 
+REDIS_URL = os.environ.get("VERIFIER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+"""The Redis the service-backed tests use (db 15: nothing else's)."""
+
+
 def services_required() -> bool:
     """CI sets VERIFIER_REQUIRE_SERVICES=1: a test that needs PostgreSQL or Redis then fails
     instead of skipping when the service is unreachable."""
@@ -84,3 +90,23 @@ def resident_id(first17: str) -> str:
 
 MakeVerifier = Callable[..., Verifier]
 """The type of the ``make_test_verifier`` fixture."""
+
+
+@contextlib.contextmanager
+def disk_full(audit_file: Path) -> Iterator[None]:
+    """Writes to the open ``audit_file`` fail with ENOSPC, as on a full disk, until the
+    block ends: the writer's own descriptor is pointed at /dev/full meanwhile (and
+    truncating it fails too, so the writer must cut its failed batch later)."""
+    target = os.path.realpath(audit_file)
+    fd = next(
+        int(n) for n in os.listdir("/proc/self/fd")
+        if os.path.realpath(f"/proc/self/fd/{n}") == target
+    )  # fmt: skip
+    saved, full = os.dup(fd), os.open("/dev/full", os.O_WRONLY)
+    os.dup2(full, fd)
+    try:
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(full)

@@ -1,4 +1,4 @@
-"""Imports run one way (DESIGN.md, "Which way the imports run"): a test, not a hope.
+"""Imports run one way (docs/architecture.md, "Layers"): a test, not a hope.
 
 1. model, catalogue, rules, access, adapter seam — import nothing of ours beyond each other;
 2. engine, audit, telemetry — import layer 1 (and each other), never a concrete department;

@@ -19,6 +19,8 @@ error rather than a list of types. Messages never carry raw department data or f
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -36,8 +38,44 @@ class FieldViolation:
     description: str
 
 
+MAX_REPORTED_VIOLATIONS = 20
+"""Field violations named in one error; the rest are counted. A request that breaks every
+rule of a 64 KiB message must not cost more to refuse than a normal request costs to
+answer, nor make an error bigger than a client accepts (its metadata limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OmittedViolations(FieldViolation):
+    """Stands for the violations beyond ``MAX_REPORTED_VIOLATIONS``; carries their count, so
+    that bounding violations collected in several steps adds the counts up."""
+
+    count: int = 0
+
+
+def omitted_violations(count: int) -> OmittedViolations:
+    return OmittedViolations("application", f"… and {count:,} more problems", count)
+
+
+def bounded_violations(
+    violations: Iterable[FieldViolation], limit: int = MAX_REPORTED_VIOLATIONS
+) -> list[FieldViolation]:
+    """The first ``limit`` distinct violations, then one ``OmittedViolations`` counting the
+    rest (linear: the same problem reported twice, e.g. by two members of a union, once)."""
+    distinct: dict[FieldViolation, None] = {}
+    omitted = 0
+    for violation in violations:
+        if isinstance(violation, OmittedViolations):
+            omitted += violation.count
+        else:
+            distinct[violation] = None
+    kept = list(itertools.islice(distinct, limit))
+    omitted += len(distinct) - len(kept)
+    return [*kept, omitted_violations(omitted)] if omitted else kept
+
+
 class InvalidApplication(VerifierError):
-    """The application is malformed. ``violations`` names every offending field."""
+    """The application is malformed. ``violations`` names every offending field (from a
+    request's input: the first ``MAX_REPORTED_VIOLATIONS`` and a count of the rest)."""
 
     def __init__(self, violations: list[FieldViolation]) -> None:
         self.violations = tuple(violations)

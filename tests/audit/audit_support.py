@@ -7,12 +7,9 @@ library's code, so the tests pin the format rather than echo the implementation.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -158,26 +155,6 @@ def entries_of(directory: Path) -> list[dict[str, Any]]:
     return [
         json.loads(line[PREFIX_BYTES:-2]) for _, lines in log_lines(directory) for line in lines
     ]
-
-
-@contextlib.contextmanager
-def disk_full(audit_file: Path) -> Iterator[None]:
-    """Writes to the open ``audit_file`` fail with ENOSPC, as on a full disk, until the
-    block ends: the writer's own descriptor is pointed at /dev/full meanwhile (and
-    truncating it fails too, so the writer must cut its failed batch later)."""
-    target = os.path.realpath(audit_file)
-    fd = next(
-        int(n) for n in os.listdir("/proc/self/fd")
-        if os.path.realpath(f"/proc/self/fd/{n}") == target
-    )  # fmt: skip
-    saved, full = os.dup(fd), os.open("/dev/full", os.O_WRONLY)
-    os.dup2(full, fd)
-    try:
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(full)
 
 
 def crash_snapshot(directory: Path, target: Path) -> Path:

@@ -11,9 +11,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from audit_support import audit_record, disk_full, entries_of
+from audit_support import audit_record, entries_of
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from support import SCHOOL_PLACE_ACCESS, MakeVerifier, resident_id
+from support import SCHOOL_PLACE_ACCESS, MakeVerifier, disk_full, resident_id
 
 from verifier import AuditUnavailable, parse_application
 from verifier.audit import ChainedAuditLog, load_public_key, read_audit_entries, verify_audit_log

@@ -8,7 +8,6 @@ Redis that is down or returns garbage costs the hits, never the answer.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 import redis.asyncio as redis_asyncio
 from support import (
+    REDIS_URL,
     SCHOOL_PLACE_ACCESS,
     TEST_PSEUDONYM_KEY,
     mock_departments,
@@ -35,7 +35,6 @@ from verifier.engine import RedisFactCache, Verifier
 from verifier.engine._cache import CachedFact, CachePolicy, FactKey
 from verifier.rules import load_service_items
 
-REDIS_URL = os.environ.get("VERIFIER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 GUARDIAN = resident_id("44030519850312201")
 CHILD = resident_id("44030520170605102")
 PSEUDONYMS = Pseudonymiser(TEST_PSEUDONYM_KEY)

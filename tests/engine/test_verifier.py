@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from support import (
     FIRST_HOME_ACCESS,
     SCHOOL_PLACE_ACCESS,
     MakeVerifier,
+    disk_full,
     mock_departments,
     resident_id,
 )
@@ -261,25 +259,6 @@ async def test_audit_record_is_durable_and_pseudonymised(
     assert roles["guardian_rental_months"] == ["guardian"]
     documents = {fact["name"]: fact["replaces_document"] for fact in record["facts"]}
     assert documents["guardian_rental_months"] == "房屋租赁登记备案凭证"
-
-
-@contextlib.contextmanager
-def disk_full(audit_file: Path) -> Iterator[None]:
-    """Writes to the open ``audit_file`` fail with ENOSPC, as on a full disk, until the
-    block ends: the writer's own descriptor is pointed at /dev/full meanwhile."""
-    target = os.path.realpath(audit_file)
-    fd = next(
-        int(n) for n in os.listdir("/proc/self/fd")
-        if os.path.realpath(f"/proc/self/fd/{n}") == target
-    )  # fmt: skip
-    saved, full = os.dup(fd), os.open("/dev/full", os.O_WRONLY)
-    os.dup2(full, fd)
-    try:
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(full)
 
 
 async def test_no_audit_no_answer(make_test_verifier: MakeVerifier, tmp_path: Path) -> None:

@@ -446,7 +446,10 @@ def _adversarial_text(draw: st.DrawFn, *, required: bool = False) -> tuple[str, 
     if choice == 2:
         return f"  {draw(plain_text)}\n", Expect.VALID  # stripped
     if choice == 3:
-        return draw(resident_ids), Expect.VALID  # an ID in free text is not our business
+        # Free text is kept verbatim in the audit log: an ID in it is refused, bare or
+        # inside other text (verifier/model/_free_text.py).
+        around = draw(st.sampled_from(["{}", "身份证{}号", "note {} 2026"]))
+        return around.format(draw(resident_ids)), Expect.INVALID
     return draw(st.text(min_size=int(required), max_size=60)), Expect.EITHER
 
 

@@ -79,7 +79,14 @@ async def test_no_canary_in_results_errors_logs_or_audit(
             result = await engine.verify(application)
             outputs.append(result.model_dump_json())
             outputs.append(repr(result))
-        for broken in ({"service_item": "school_place", "subjects": [{"role": "x", "id": "1"}]},):
+        # Bad input, including a resident's ID typed into a free-text field (kept verbatim
+        # in the audit log if it were accepted).
+        [(guardian, _)] = resident_pairs(demo_city.data_dir, 1)
+        subject_ids.add(guardian)
+        for broken in (
+            {"service_item": "school_place", "subjects": [{"role": "x", "id": "1"}]},
+            {**applications(demo_city)[-1], "operator": f"代办人{guardian}"},
+        ):
             with pytest.raises(InvalidApplication) as raised:
                 await engine.verify(parse_application(broken))
             outputs.append(str(raised.value))
@@ -90,8 +97,9 @@ async def test_no_canary_in_results_errors_logs_or_audit(
     assert_clean("\n".join(outputs), demo_city.canaries, "results and errors")
     assert_clean(caplog.text, demo_city.canaries, "log lines")
     assert_clean(audit, demo_city.canaries, "the audit log")
-    leaked_ids = [subject for subject in subject_ids if subject in audit or subject in caplog.text]
-    assert not leaked_ids, "full ID numbers in the audit log or logs"
+    every_output = "\n".join(outputs)
+    leaked_ids = [s for s in subject_ids if s in audit or s in caplog.text or s in every_output]
+    assert not leaked_ids, "full ID numbers in the audit log, logs, results or errors"
 
 
 async def test_no_canary_when_a_department_database_breaks(

@@ -7,7 +7,13 @@ import time
 from pathlib import Path
 
 from resilience_support import make_verifier, mock, policy
-from support import ELIGIBLE_FACTS, FIRST_HOME_ACCESS, mock_departments, resident_id
+from support import (
+    ELIGIBLE_FACTS,
+    FIRST_HOME_ACCESS,
+    MakeVerifier,
+    mock_departments,
+    resident_id,
+)
 
 from verifier import (
     CallOutcome,
@@ -51,7 +57,9 @@ async def test_a_thousand_identical_cold_requests_make_one_call_per_department(
         department: mock(department, delay=0.05)
         for department in ("household", "social_insurance", "housing", "tax")
     }
-    async with make_verifier(tmp_path, adapters) as verifier:
+    # A generous deadline: the question is coalescing, and on a loaded machine starting a
+    # thousand verifications can take longer than the usual 2 s before the shared call ends.
+    async with make_verifier(tmp_path, adapters, timeout=30.0) as verifier:
         application = parse_application(first_home())
         results = await asyncio.gather(*(verifier.verify(application) for _ in range(1000)))
     for adapter in adapters.values():
@@ -164,6 +172,24 @@ async def test_errors_not_marked_retryable_are_not_retried(tmp_path: Path) -> No
             result = await verifier.verify(parse_application(first_home()))
         assert adapter.calls == 1
         assert housing_call(result).attempts == 1
+
+
+async def test_an_invalid_answer_is_judged_alike_with_resilience_on_and_off(
+    tmp_path: Path, make_test_verifier: MakeVerifier
+) -> None:
+    # One fan-out path: "resilience off" is a disabled policy, not a second way to call.
+    def garbled() -> MockAdapter:
+        return mock("housing", error=DepartmentAnswerInvalid("garbled"))
+
+    outcomes = []
+    for verifier in (
+        make_verifier(tmp_path / "on", mock_departments(housing=garbled())),
+        make_test_verifier(mock_departments(housing=garbled()), tmp_path / "off"),
+    ):
+        async with verifier:
+            result = await verifier.verify(parse_application(first_home()))
+        outcomes.append((housing_call(result).outcome, housing_reasons(result)))
+    assert outcomes == [(CallOutcome.INVALID_ANSWER, {UnknownReason.INVALID_ANSWER})] * 2
 
 
 async def test_retries_never_run_past_the_deadline(tmp_path: Path) -> None:

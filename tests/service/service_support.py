@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from support import SCHOOL_PLACE_ACCESS, resident_id
 
 from verifier.adapter import DepartmentAnswer, DepartmentQuery, MockAdapter
 from verifier.engine import Verifier
 from verifier.model import FactValue
-from verifier.service import graceful_shutdown
+from verifier.service import SERVICE_NAME, graceful_shutdown
 from verifier.service._generated.v1 import verification_pb2 as pb
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 
@@ -95,6 +96,16 @@ class Served:
     async def close(self) -> None:
         await self.channel.close(grace=None)
         await self.shut_down(grace=0)
+
+
+async def health_of(channel: grpc.aio.Channel) -> dict[str, int]:
+    """The server's own health statuses: the whole server ("") and the verification service."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    statuses = {}
+    for service in ("", SERVICE_NAME):
+        response = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        statuses[service] = response.status
+    return statuses
 
 
 async def until(condition: Callable[[], bool], *, within: float = 2.0) -> None:

@@ -10,7 +10,7 @@ from google.protobuf import timestamp_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from service_support import CHILD, GUARDIAN, school_place_request, with_wrong_check_character
 
-from verifier._errors import FieldViolation, InvalidApplication
+from verifier._errors import FieldViolation, InvalidApplication, bounded_violations
 from verifier.catalogue import SharingClass
 from verifier.model import (
     CallerIdentity,
@@ -311,14 +311,36 @@ def test_invalid_argument_status_carries_a_bad_request() -> None:
     ]
 
 
-def test_a_long_violation_list_keeps_the_status_message_short() -> None:
+def test_a_long_violation_list_keeps_the_status_small_and_counts_what_it_leaves_out() -> None:
+    # Before: all 200 went into the trailer, over a client's 8 KiB metadata limit.
     many = [FieldViolation(f"parameters.p{n}", "unknown parameter " * 5) for n in range(200)]
     status = _convert.invalid_argument_status(InvalidApplication(many))
     assert len(status.details) <= 1100
-    rich = status_pb2.Status.FromString(status.trailing_metadata[0][1])
+    ((_, details),) = status.trailing_metadata
+    assert len(details) <= 4096
+    rich = status_pb2.Status.FromString(details)
     bad_request = error_details_pb2.BadRequest()
     rich.details[0].Unpack(bad_request)
-    assert len(bad_request.field_violations) == 200
+    *named, summary = bad_request.field_violations
+    assert [v.field for v in named] == [f"parameters.p{n}" for n in range(len(named))]
+    assert len(named) >= 10
+    assert (summary.field, summary.description) == (
+        "application",
+        f"… and {200 - len(named)} more problems",
+    )
+
+
+def test_the_status_adds_up_violations_counted_before() -> None:
+    counted = bounded_violations(
+        [FieldViolation(f"subjects[{n}].id", "x" * 300) for n in range(100)]
+    )
+    rich = status_pb2.Status.FromString(
+        _convert.invalid_argument_status(InvalidApplication(counted)).trailing_metadata[0][1]
+    )
+    bad_request = error_details_pb2.BadRequest()
+    rich.details[0].Unpack(bad_request)
+    *named, summary = bad_request.field_violations
+    assert summary.description == f"… and {100 - len(named)} more problems"
 
 
 def test_description_survives_the_wire() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 import pytest
-from service_support import Served
+from service_support import Served, bad_request_of
 
 from verifier.service._generated.v1 import verification_pb2 as pb
 
@@ -68,3 +70,33 @@ async def test_describe_unknown_item_is_not_found(served: Served, name: str) -> 
             pb.DescribeServiceItemRequest(service_item=name), timeout=5
         )
     assert raised.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("ListServiceItems", b"\xff"),  # a field tag with no field after it
+        ("ListServiceItems", b"\x0a\x05ab"),  # a string cut short
+        ("DescribeServiceItem", b"\x0a\x02\xff\xfe"),  # service_item that is not UTF-8
+        ("DescribeServiceItem", b"\x0a"),
+    ],
+)
+async def test_an_undecodable_body_is_invalid_argument_without_a_traceback(
+    served: Served, caplog: pytest.LogCaptureFixture, method: str, body: bytes
+) -> None:
+    # Before: UNKNOWN naming a Python class, and grpc logged a traceback per request, so
+    # anyone could flood the log.
+    call = served.channel.unary_unary(f"/verifier.v1.VerificationService/{method}")
+    with caplog.at_level(logging.INFO), pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call(body, timeout=5)
+
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert raised.value.details() == (
+        "invalid request: request: not a valid message of this RPC's request type "
+        "(malformed protobuf or text)"
+    )
+    assert "request" in bad_request_of(raised.value)
+    assert len(caplog.records) <= 1
+    assert all(record.exc_info is None and record.exc_text is None for record in caplog.records)
+    assert "Traceback" not in caplog.text
+    assert "Error" not in caplog.text  # no class name (DecodeError, TypeError…)

@@ -12,7 +12,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from service_support import school_place_request, until
+from service_support import health_of, school_place_request, until
 from support import ELIGIBLE_FACTS, MakeVerifier, mock_departments
 
 from verifier._errors import ConfigurationError
@@ -22,15 +22,6 @@ from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-async def health_of(channel: grpc.aio.Channel) -> dict[str, int]:
-    stub = health_pb2_grpc.HealthStub(channel)
-    statuses = {}
-    for service in ("", SERVICE_NAME):
-        response = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
-        statuses[service] = response.status
-    return statuses
 
 
 async def test_health_follows_the_verifier_from_start_to_shutdown(

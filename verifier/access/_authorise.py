@@ -1,7 +1,8 @@
 """The access decision for one application, before any department or cache is consulted.
 
 In order: the caller must hold a right to the service item; then every fact the item needs
-is checked against the catalogue's sharing class (DESIGN.md, the seeds' 无条件共享 /
+is checked against the catalogue's sharing class (docs/architecture.md,
+"The flow of a verification", step 4: the seeds' 无条件共享 /
 有条件共享 / 不予共享):
 
     not in the catalogue, or not shared  → refused, whatever the caller or item

@@ -149,6 +149,21 @@ class ChainedAuditLog(AuditSink):
         finally:
             self._drainer = None
 
+    async def probe(self) -> None:
+        """Write a batch's worth of bytes at the end of the current file, sync them and cut
+        them off again (``ChainWriter.probe``): the chain gains no entry."""
+        if self._closed:
+            raise AuditUnavailable("the audit log is closed")
+        try:
+            if self._fsync:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._executor, self._writer.probe)
+            else:
+                self._writer.probe()
+        except Exception as exc:
+            raise self._refused(exc, 0) from None
+        self._recovered()
+
     def _refused(self, exc: Exception, records: int = 1) -> AuditUnavailable:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         if not self._failing:

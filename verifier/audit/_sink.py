@@ -19,5 +19,13 @@ class AuditSink(abc.ABC):
     @abc.abstractmethod
     async def append(self, record: AuditRecord | AlertRecord | RefusalRecord) -> None: ...
 
+    async def probe(self) -> None:  # noqa: B027 - optional hook, see below
+        """Raise if a record could not be made durable now; write no record.
+
+        Called while the sink is failing, to learn when it can write again without waiting
+        for traffic that health (NOT_SERVING meanwhile) keeps away. The default, for a sink
+        that cannot tell without writing, says yes: health then lets calls in again, and
+        the next failing write turns it back."""
+
     async def aclose(self) -> None:  # noqa: B027 - optional lifecycle hook, empty by default
         """Flush and release resources."""

@@ -51,6 +51,10 @@ logger = logging.getLogger("verifier.audit")
 
 _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 
+_PROBE = b" " * 4096
+"""What ``probe`` writes: the size of a small batch, and no newline, so that if a crash
+leaves it behind, opening the log cuts it as a torn tail."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Tip:
@@ -127,6 +131,18 @@ class ChainWriter:
     def append_records(self, bodies: Sequence[str]) -> None:
         """Chain and write records (their bodies' canonical JSON), durably and in order."""
         self._append([("record", body) for body in bodies])
+
+    def probe(self) -> None:
+        """Raise ``OSError`` unless a batch could be written now; the log is left as it was.
+
+        The probe bytes are written and synced where the next batch would go, then cut off,
+        as a failed batch is: a real write on the real file finds what a write would (a
+        full disk, a file-size limit, a failing device), and the chain gains no entry."""
+        self._prepare()
+        self._dirty = True  # until the probe is cut off again
+        self._write_through(_PROBE)
+        os.ftruncate(self._fds.file, self._size)
+        self._dirty = False
 
     def close(self) -> None:
         """Seal the log with a shutdown checkpoint (unless it already ends with one)."""
@@ -235,16 +251,8 @@ class ChainWriter:
         return checkpoint
 
     def _write(self, data: bytes) -> None:
-        view = memoryview(data)
         try:
-            written = 0
-            while written < len(data):
-                count = os.write(self._fds.file, view[written:])
-                if count == 0:
-                    raise OSError(5, "the audit file accepted no bytes")
-                written += count
-            if self._fsync:
-                _datasync(self._fds.file)
+            self._write_through(data)
         except OSError:
             # Leave no part of the batch behind; if even that fails, cut it before the next.
             try:
@@ -253,6 +261,17 @@ class ChainWriter:
                 self._dirty = True
             raise
         self._size += len(data)
+
+    def _write_through(self, data: bytes) -> None:
+        view = memoryview(data)
+        written = 0
+        while written < len(data):
+            count = os.write(self._fds.file, view[written:])
+            if count == 0:
+                raise OSError(5, "the audit file accepted no bytes")
+            written += count
+        if self._fsync:
+            _datasync(self._fds.file)
 
     def _next_file(self) -> None:
         path = self.directory / log_file_name(self._number + 1)

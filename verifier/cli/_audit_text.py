@@ -9,7 +9,6 @@ auditor's screen or forge a line of output.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -17,19 +16,10 @@ from typing import Any
 
 from verifier.audit import AuditedFact, AuditedRefusal, AuditRecord, RefusalRecord
 from verifier.cli._audit_source import Located, Request, local_time
+from verifier.cli._columns import pad, width
 from verifier.model import FactStatus
 
 QUERY_HEADER = ("time (UTC+8)", "request", "caller", "operator", "item", "decision", "subjects")
-
-
-def width(text: str) -> int:
-    """Terminal columns: CJK characters (document names, legal bases) take two."""
-    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
-
-
-def pad(text: str, columns: int, *, right: bool = False) -> str:
-    filler = " " * max(0, columns - width(text))
-    return filler + text if right else text + filler
 
 
 def clean(value: object) -> str:
@@ -180,19 +170,19 @@ def render_verification(located: Located, directory: Path) -> str:
     lines.append(f"  {'department':<18} {'outcome':<15} {'attempts':>8} {'latency':>11}")
     for call in record.department_calls:
         lines.append(
-            f"  {clean(call.department):<18} {call.outcome!s:<15} {call.attempts:>8} "
+            f"  {pad(clean(call.department), 18)} {call.outcome!s:<15} {call.attempts:>8} "
             f"{call.duration_ms:>8.2f} ms"
         )
     lines += ["", "facts:"]
-    name_width = max((len(fact.name) for fact in record.facts), default=4)
+    name_width = max((width(clean(fact.name)) for fact in record.facts), default=4)
     lines.append(
-        f"  {'name':<{name_width}}  {'department':<17} {'sharing':<15}{'result':<30} flags"
+        f"  {pad('name', name_width)}  {'department':<17} {'sharing':<15}{'result':<30} flags"
     )
     for fact in record.facts:
         flags = " ".join(flag for flag in ("cached", "stale") if getattr(fact, flag))
         lines.append(
-            f"  {clean(fact.name):<{name_width}}  {clean(fact.department):<17} "
-            f"{fact.sharing!s:<15}{fact_result_text(fact):<30} {flags}".rstrip()
+            f"  {pad(clean(fact.name), name_width)}  {pad(clean(fact.department), 17)} "
+            f"{fact.sharing!s:<15}{pad(fact_result_text(fact), 30)} {flags}".rstrip()
         )
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from verifier.cli._columns import pad, width
 from verifier.model import FactResult, FactStatus, VerificationResult
 
 
@@ -22,12 +23,13 @@ def render_result(result: VerificationResult) -> str:
         "",
         "facts:",
     ]
-    width = max((len(fact.name) for fact in result.facts), default=10)
+    name_width = max((width(fact.name) for fact in result.facts), default=10)
     for fact in result.facts:
         source = fact.provenance
         flags = " cached" if source.cached else ""
         lines.append(
-            f"  {fact.name:<{width}}  {fact_value_text(fact):<28} {source.department}{flags}"
+            f"  {pad(fact.name, name_width)}  {pad(fact_value_text(fact), 28)} "
+            f"{source.department}{flags}"
         )
     lines += ["", "explanation:"]
     for clause in result.decision.explanation:

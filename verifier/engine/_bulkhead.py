@@ -19,7 +19,8 @@ class Bulkhead:
     __slots__ = ("_max_wait", "_slots", "in_flight", "peak")
 
     def __init__(self, policy: BulkheadPolicy) -> None:
-        self._slots = asyncio.Semaphore(policy.max_concurrent)
+        limit = policy.max_concurrent
+        self._slots = None if limit is None else asyncio.Semaphore(limit)
         self._max_wait = None if policy.max_wait_ms is None else policy.max_wait_ms / 1000
         self.in_flight = 0
         self.peak = 0
@@ -27,22 +28,26 @@ class Bulkhead:
 
     async def acquire(self) -> None:
         """Take a slot (release it with ``release``); raises ``BulkheadFull``."""
-        if self._slots.locked():
-            if self._max_wait is None:
-                await self._slots.acquire()
-            elif self._max_wait == 0:
-                raise BulkheadFull
-            else:
-                try:
-                    async with asyncio.timeout(self._max_wait):
-                        await self._slots.acquire()
-                except TimeoutError:
-                    raise BulkheadFull from None
-        else:
-            await self._slots.acquire()  # free: returns without suspending
+        if self._slots is not None:  # None: no limit
+            await self._take(self._slots)
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
 
+    async def _take(self, slots: asyncio.Semaphore) -> None:
+        if not slots.locked():
+            await slots.acquire()  # free: returns without suspending
+        elif self._max_wait is None:
+            await slots.acquire()
+        elif self._max_wait == 0:
+            raise BulkheadFull
+        else:
+            try:
+                async with asyncio.timeout(self._max_wait):
+                    await slots.acquire()
+            except TimeoutError:
+                raise BulkheadFull from None
+
     def release(self) -> None:
         self.in_flight -= 1
-        self._slots.release()
+        if self._slots is not None:
+            self._slots.release()

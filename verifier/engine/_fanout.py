@@ -3,9 +3,10 @@
 A department that raises, answers late or never answers costs its own facts (they become
 UNKNOWN with a reason), never the request: nothing here raises out to the caller.
 
-With a ``Resilience`` each call goes through its pipeline (coalescing, breaker, bulkhead,
-retries, hedging: ``verifier.engine._resilience``) under the deadline minus a margin;
-without one, each department is asked once. The fan-out's own deadline stays the backstop.
+Each call goes through the resilience pipeline (coalescing, breaker, bulkhead, retries,
+hedging: ``verifier.engine._resilience``) under the deadline minus a margin — with
+resilience off too, as a disabled policy (``ResiliencePolicy.disabled``), so that a call is
+judged one way whatever the configuration. The fan-out's own deadline stays the backstop.
 
 Each call runs with its own ``department <name>`` span current, so a backend that speaks
 HTTP can pass the trace on (``verifier.telemetry.inject_trace_headers``). The span is ended
@@ -24,7 +25,6 @@ from dataclasses import dataclass
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
-from verifier._errors import DepartmentError
 from verifier.adapter import DepartmentAdapter, DepartmentAnswer
 from verifier.engine._planner import DepartmentPlan
 from verifier.engine._resilience import Resilience
@@ -61,7 +61,7 @@ async def call_departments(
     adapters: Mapping[str, DepartmentAdapter],
     deadline: float,
     telemetry: EngineTelemetry,
-    resilience: Resilience | None = None,
+    resilience: Resilience,
 ) -> list[DepartmentOutcome]:
     """Run one call per department; ``deadline`` is an absolute ``loop.time()``."""
     loop = asyncio.get_running_loop()
@@ -76,11 +76,7 @@ async def call_departments(
                 plan, CallOutcome.NO_ADAPTER, 0.0, attempts=0, span=spans[index]
             )
         else:
-            call = (
-                _call(adapter, plan, spans[index])
-                if resilience is None
-                else _guarded_call(resilience, adapter, plan, spans[index], deadline)
-            )
+            call = _guarded_call(resilience, adapter, plan, spans[index], deadline)
             tasks[asyncio.ensure_future(call)] = index
     if tasks:
         try:
@@ -101,34 +97,6 @@ async def call_departments(
                 index = tasks[task]
                 outcomes[index] = _timed_out(plans[index], spans[index], elapsed_ms, ended_ns)
     return [outcomes[index] for index in range(len(plans))]
-
-
-async def _call(adapter: DepartmentAdapter, plan: DepartmentPlan, span: Span) -> DepartmentOutcome:
-    started = time.perf_counter()
-    error_type = None
-    try:
-        with _current(span):
-            answer = await adapter.fetch(plan.query)
-    except DepartmentError as exc:
-        outcome, answer, error_type = CallOutcome.ERROR, None, type(exc).__name__
-        # The adapter's message is ours to log: adapters keep record values out of it.
-        logger.warning("department %s failed: %s", plan.department, exc)
-    except Exception as exc:  # an adapter bug must cost its facts, not the request
-        outcome, answer, error_type = CallOutcome.ERROR, None, type(exc).__name__
-        # Only the type: a foreign exception's text may carry record values.
-        logger.error("department %s raised %s", plan.department, type(exc).__name__)
-    else:
-        outcome = CallOutcome.OK
-    duration_ms = (time.perf_counter() - started) * 1000
-    return DepartmentOutcome(
-        plan,
-        outcome,
-        duration_ms,
-        answer,
-        span=span,
-        error_type=error_type,
-        ended_ns=time.time_ns(),
-    )
 
 
 async def _guarded_call(

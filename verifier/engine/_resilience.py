@@ -1,4 +1,5 @@
-"""The resilience pipeline around each department call, in the order DESIGN.md gives:
+"""The resilience pipeline around each department call, in the order docs/architecture.md gives
+("The flow of a verification", step 7):
 
     coalescing → circuit breaker → bulkhead → retry / hedge (each attempt under the
     call's remaining budget) → adapter.fetch

@@ -74,7 +74,8 @@ class BreakerPolicy(_Policy):
 class BulkheadPolicy(_Policy):
     """At most ``max_concurrent`` calls in flight to the department; the rest wait."""
 
-    max_concurrent: int = Field(default=32, ge=1)
+    max_concurrent: int | None = Field(default=32, ge=1)
+    """``null``: no limit (the disabled policy's)."""
     max_wait_ms: float | None = Field(default=None, ge=0)
     """How long an excess call waits for a slot: ``null`` (default) for as long as its
     deadline allows, ``0`` to fail fast."""
@@ -106,6 +107,20 @@ class ResiliencePolicy(DepartmentPolicy):
         for name, override in self.departments.items():
             self._resolved[name] = DepartmentPolicy.model_validate(_merged(base, override))
         return self
+
+    @classmethod
+    def disabled(cls) -> ResiliencePolicy:
+        """Resilience off: each department asked once — no retries, hedges, breaker,
+        concurrency limit or coalescing, no margin before the request's deadline. The
+        engine runs it through the same pipeline, so a call is judged alike either way."""
+        return cls(
+            deadline_margin_ms=0,
+            retry=RetryPolicy(max_attempts=1),
+            hedging=HedgingPolicy(enabled=False),
+            breaker=BreakerPolicy(enabled=False),
+            bulkhead=BulkheadPolicy(max_concurrent=None),
+            coalescing=False,
+        )
 
     def for_department(self, department: str) -> DepartmentPolicy:
         found = self._resolved.get(department)

@@ -31,6 +31,7 @@ from verifier.audit import (
     refusal_record_for,
 )
 from verifier.catalogue import Catalogue
+from verifier.engine._audit_health import AuditHealth, AuditWatcher
 from verifier.engine._cache import CachePolicy, FactCacheStage
 from verifier.engine._facts import fact_results
 from verifier.engine._fanout import DepartmentOutcome, call_departments
@@ -127,32 +128,48 @@ class Verifier:
         self._alerts = alerts
         self.access = access
         self._cache = FactCacheStage(cache, clock) if cache is not None else None
+        self._audit_health = AuditHealth()
         # Department calls go through retries, breakers, bulkheads and coalescing only if
-        # ``resilience`` is given (build_verifier always gives it); else one call each.
-        self._resilience = (
-            None
-            if resilience is None
-            else Resilience(
-                resilience,
-                self.adapters,
-                meter_provider=telemetry.meter_provider if telemetry is not None else None,
-            )
+        # ``resilience`` is given (build_verifier gives it unless configured off); else
+        # one call each — through the same pipeline, with every part disabled.
+        self._resilience = Resilience(
+            resilience or ResiliencePolicy.disabled(),
+            self.adapters,
+            meter_provider=telemetry.meter_provider if telemetry is not None else None,
         )
 
     def breaker_states(self) -> dict[str, str]:
-        """Each department's circuit: ``closed``, ``open`` or ``half_open`` (all ``closed``
-        without a resilience policy), for health details."""
-        if self._resilience is None:
-            return dict.fromkeys(self.adapters, "closed")
+        """Each department's circuit: ``closed``, ``open`` or ``half_open`` (always
+        ``closed`` without a resilience policy), for health details."""
         return self._resilience.breaker_states()
 
     def watch_breakers(self, watcher: Callable[[str, str], None]) -> Callable[[], None]:
         """Call ``watcher(department, state)`` on every circuit-breaker transition until
         the returned function is called (for health details); a verifier without a
-        resilience policy has no breakers, and the watcher is never called."""
-        if self._resilience is None:
-            return lambda: None
+        resilience policy has no breaker that trips, and the watcher is never called."""
         return self._resilience.watch_breakers(watcher)
+
+    @property
+    def audit_writable(self) -> bool:
+        """Whether the audit sink's last write (or probe) succeeded: while it is False
+        every verification is refused (no audit, no answer)."""
+        return self._audit_health.writable
+
+    def watch_audit(self, watcher: AuditWatcher) -> Callable[[], None]:
+        """Call ``watcher(writable)`` each time ``audit_writable`` changes, until the
+        returned function is called (for health)."""
+        return self._audit_health.watch(watcher)
+
+    async def probe_audit(self) -> bool:
+        """Ask the audit sink whether it could write now (``AuditSink.probe``, which writes
+        no record); updates and returns ``audit_writable``."""
+        try:
+            await self.audit.probe()
+        except Exception:  # the sink's own log says why; health only needs the outcome
+            self._audit_health.observed(False)
+        else:
+            self._audit_health.observed(True)
+        return self._audit_health.writable
 
     async def start(self) -> None:
         await asyncio.gather(*(adapter.start() for adapter in self.adapters.values()))
@@ -355,9 +372,12 @@ class Verifier:
         try:
             await self.audit.append(record)
         except AuditUnavailable:
+            self._audit_health.observed(False)
             raise
         except Exception as exc:  # any sink failure means no durable record: no answer
+            self._audit_health.observed(False)
             raise AuditUnavailable(f"audit sink failed: {type(exc).__name__}") from None
+        self._audit_health.observed(True)
 
     async def _raise_alerts(self, record: AuditRecord) -> None:
         """Write the high-risk alerts this verification triggers."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
@@ -20,7 +20,8 @@ from pydantic import (
     field_validator,
 )
 
-from verifier._errors import FieldViolation, InvalidApplication
+from verifier._errors import FieldViolation, InvalidApplication, bounded_violations
+from verifier.model._free_text import refuse_identifiers
 from verifier.model._identifiers import parse_credit_code, parse_resident_id
 
 # C0/C1 controls, and the Unicode line/paragraph separators that split a log line in some
@@ -40,8 +41,15 @@ def _clean_text(value: str) -> str:
 
 
 def _text(max_length: int) -> Any:
+    """Free text kept in the audit log: cleaned, bounded, and free of identifiers.
+
+    The identifier scan comes after the length check, so its work is bounded by the field.
+    """
     return Annotated[
-        str, AfterValidator(_clean_text), StringConstraints(min_length=1, max_length=max_length)
+        str,
+        AfterValidator(_clean_text),
+        StringConstraints(min_length=1, max_length=max_length),
+        AfterValidator(refuse_identifiers),
     ]
 
 
@@ -91,14 +99,25 @@ EMBEDDED_CALLER = CallerIdentity(system="embedded")
 """The caller recorded when the library is used in-process without naming one."""
 
 
+MAX_SUBJECTS = 16
+MAX_PARAMETERS = 32
+
+
+def too_many(field: str, limit: int, given: int) -> FieldViolation:
+    """A repeated field with more entries than allowed, refused before any entry is read."""
+    return FieldViolation(field, f"at most {limit} allowed, {given:,} given")
+
+
 class Application(BaseModel):
     """What the clerk's system asks: a service item, subjects in roles, and parameters."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     service_item: Identifier
-    subjects: tuple[ApplicationSubject, ...] = Field(min_length=1, max_length=16)
-    parameters: dict[Identifier, ParameterValue] = Field(default_factory=dict, max_length=32)
+    subjects: tuple[ApplicationSubject, ...] = Field(min_length=1, max_length=MAX_SUBJECTS)
+    parameters: dict[Identifier, ParameterValue] = Field(
+        default_factory=dict, max_length=MAX_PARAMETERS
+    )
     reference_date: date | None = None
     """The date facts are established as of (e.g. the admission cut-off); today if omitted."""
     purpose: _text(200) | None = None  # type: ignore[valid-type]
@@ -107,6 +126,16 @@ class Application(BaseModel):
     case_number: _text(64) | None = None  # type: ignore[valid-type]
     operator: _text(64) | None = None  # type: ignore[valid-type]
     """The clerk (window operator) acting for the caller."""
+
+    @field_validator("subjects", "parameters", mode="before")
+    @classmethod
+    def _not_too_many(cls, value: Any, info: ValidationInfo) -> Any:
+        # Before the entries are validated: pydantic checks ``max_length`` only after
+        # validating every entry, thousands of them in a request under the size limit.
+        limit = MAX_SUBJECTS if info.field_name == "subjects" else MAX_PARAMETERS
+        if isinstance(value, Sized) and len(value) > limit:
+            raise ValueError(too_many(str(info.field_name), limit, len(value)).description)
+        return value
 
     def subject(self, role: str) -> ApplicationSubject | None:
         for entry in self.subjects:
@@ -127,7 +156,8 @@ def violations_from(exc: ValidationError) -> list[FieldViolation]:
     """Translate pydantic's errors into field paths like ``subjects[1].id``.
 
     Only the message is kept, never the input value: it could be a full ID number. Nor is
-    a parameter name that is not an identifier put in a path: it is input too.
+    a parameter name that is not an identifier put in a path: it is input too. Bounded:
+    the first ``MAX_REPORTED_VIOLATIONS`` distinct ones and a count of the rest.
     """
     errors = exc.errors(include_input=False, include_url=False)
     item_error_parents = {error["loc"][:-1] for error in errors if len(error["loc"]) > 1}
@@ -145,9 +175,9 @@ def violations_from(exc: ValidationError) -> list[FieldViolation]:
             for part in loc:
                 path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
             violation = FieldViolation(path or "application", message)
-        if violation is not None and violation not in violations:
+        if violation is not None:
             violations.append(violation)
-    return violations
+    return bounded_violations(violations)
 
 
 def _parameter_violation(loc: tuple[int | str, ...], message: str) -> FieldViolation | None:

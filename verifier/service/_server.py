@@ -2,8 +2,8 @@
 
 create_server   the server with the verification, health and reflection services,
                 its limits, bound to an address — health NOT_SERVING until
-mark_serving    says the verifier is started (then each department's health name
-                follows its circuit breaker);
+mark_serving    says the verifier is started (then the server's health follows whether
+                the audit sink writes, and each department's its circuit breaker);
 graceful_shutdown  health NOT_SERVING → finish in-flight calls (within ``grace``) →
                 close the verifier;
 serve           all of the above, with SIGTERM / SIGINT starting the shutdown.
@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import signal
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 
 import grpc
 from grpc_health.v1 import _async as health_aio
@@ -48,7 +48,13 @@ DEFAULT_QUEUE_TIMEOUT_MS = 100
 (possibly on another replica) than left waiting on this one."""
 
 _HEALTH_SERVICES = ("", SERVICE_NAME)
-"""Health is reported for the whole server ("") and for the verification service."""
+"""Health is reported for the whole server ("") and for the verification service: SERVING
+while the audit sink writes, NOT_SERVING while it cannot (no audit, no answer: every
+verification would be refused, so a load balancer should route elsewhere)."""
+AUDIT_PROBE_SECONDS = 0.5
+"""While the audit sink cannot write, it is probed this often (``AuditSink.probe``, which
+writes no record). Waiting for the next real write instead would wait forever: with health
+NOT_SERVING a load balancer sends no calls. A real write that succeeds counts too."""
 DEPARTMENT_HEALTH_PREFIX = f"{SERVICE_NAME}/department/"
 """Each department's health name is this followed by the department (``department_health``).
 SERVING while its circuit breaker is closed or half-open, NOT_SERVING while it is open. The
@@ -65,36 +71,73 @@ def department_health(department: str) -> str:
 
 
 class _ServerHealth:
-    """A server's health servicer, and the breaker watch that keeps its department statuses
-    current."""
+    """A server's health servicer, and the watches that keep it current: the audit sink's
+    state for the server's own statuses, the breakers for the departments'."""
 
     def __init__(self, servicer: health_aio.HealthServicer, verifier: Verifier) -> None:
         self.servicer = servicer
         self._verifier = verifier
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._unwatch: Callable[[], None] | None = None
+        self._unwatch: list[Callable[[], None]] = []
         self._sync_due = False
         self._syncing: set[asyncio.Task[None]] = set()
+        self._probing: asyncio.Task[None] | None = None
 
     def departments(self) -> list[str]:
         return [department_health(name) for name in self._verifier.breaker_states()]
 
-    async def follow_breakers(self) -> None:
-        """Set each department's status now, and again after every breaker transition."""
+    async def follow(self) -> None:
+        """Set every status now, and again whenever the audit sink's state or a breaker's
+        changes."""
         self._loop = asyncio.get_running_loop()
         # A verifier built without a resilience policy has no breakers: every department
         # then stays SERVING.
-        if self._unwatch is None:
-            self._unwatch = self._verifier.watch_breakers(self._changed)
+        if not self._unwatch:
+            self._unwatch = [
+                self._verifier.watch_breakers(self._changed),
+                self._verifier.watch_audit(self._audit_changed),
+            ]
         await self._sync()
+        await self._sync_server()
+        self._probe_while_unwritable()
 
     async def stop_following(self) -> None:
-        if self._unwatch is not None:
-            self._unwatch()
-            self._unwatch = None
+        for unwatch in self._unwatch:
+            unwatch()
+        self._unwatch = []
+        if self._probing is not None:
+            self._syncing.add(self._probing)
         for task in self._syncing:
             task.cancel()
         await asyncio.gather(*self._syncing, return_exceptions=True)
+
+    def _audit_changed(self, writable: bool) -> None:
+        # On the event loop: the verifier hears of its writes and probes there.
+        self._spawn(self._sync_server())
+        self._probe_while_unwritable()
+
+    def _probe_while_unwritable(self) -> None:
+        if not self._verifier.audit_writable and self._probing is None:
+            self._probing = asyncio.get_running_loop().create_task(self._probe_audit())
+
+    async def _sync_server(self) -> None:
+        # The current state, not the reported change: statuses cannot end out of order.
+        status = _SERVING if self._verifier.audit_writable else _NOT_SERVING
+        for service in _HEALTH_SERVICES:
+            await self.servicer.set(service, status)
+
+    async def _probe_audit(self) -> None:
+        try:
+            while not self._verifier.audit_writable:
+                await asyncio.sleep(AUDIT_PROBE_SECONDS)
+                await self._verifier.probe_audit()
+        finally:
+            self._probing = None
+
+    def _spawn(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._syncing.add(task)
+        task.add_done_callback(self._syncing.discard)
 
     def _changed(self, department: str, state: str) -> None:
         # Any thread: a metrics reader may be the one to notice an open circuit's time is up.
@@ -107,9 +150,7 @@ class _ServerHealth:
         if self._sync_due:
             return
         self._sync_due = True
-        task = asyncio.get_running_loop().create_task(self._sync())
-        self._syncing.add(task)
-        task.add_done_callback(self._syncing.discard)
+        self._spawn(self._sync())
 
     async def _sync(self) -> None:
         # The current states, not the reported transition: statuses cannot end out of order.
@@ -201,12 +242,10 @@ async def create_server(
 
 
 async def mark_serving(server: grpc.aio.Server) -> None:
-    """Health SERVING: call once the verifier behind ``server`` is started. From then on each
-    department's status follows its circuit breaker (``DEPARTMENT_HEALTH_PREFIX``)."""
-    health = _health_of[server]
-    for service in _HEALTH_SERVICES:
-        await health.servicer.set(service, _SERVING)
-    await health.follow_breakers()
+    """Health SERVING: call once the verifier behind ``server`` is started. From then on the
+    server's status follows whether the audit sink writes (``_HEALTH_SERVICES``) and each
+    department's its circuit breaker (``DEPARTMENT_HEALTH_PREFIX``)."""
+    await _health_of[server].follow()
 
 
 async def graceful_shutdown(
@@ -300,7 +339,8 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 def _add_servicer(servicer: VerificationServicer, server: grpc.aio.Server) -> None:
     """Register the service as the generated code would, except that a request that does not
     parse (e.g. a string field that is not UTF-8) reaches the handler as ``UNDECODABLE``,
-    so it gets INVALID_ARGUMENT instead of grpc's bare UNKNOWN."""
+    so it gets INVALID_ARGUMENT instead of grpc's bare UNKNOWN (and grpc's logged
+    traceback: anyone could flood the log with them)."""
     handlers = {
         "Verify": grpc.unary_unary_rpc_method_handler(
             servicer.Verify,
@@ -314,12 +354,12 @@ def _add_servicer(servicer: VerificationServicer, server: grpc.aio.Server) -> No
         ),
         "ListServiceItems": grpc.unary_unary_rpc_method_handler(
             servicer.ListServiceItems,
-            request_deserializer=pb.ListServiceItemsRequest.FromString,
+            request_deserializer=lenient_parser(pb.ListServiceItemsRequest),
             response_serializer=pb.ListServiceItemsResponse.SerializeToString,
         ),
         "DescribeServiceItem": grpc.unary_unary_rpc_method_handler(
             servicer.DescribeServiceItem,
-            request_deserializer=pb.DescribeServiceItemRequest.FromString,
+            request_deserializer=lenient_parser(pb.DescribeServiceItemRequest),
             response_serializer=pb.DescribeServiceItemResponse.SerializeToString,
         ),
     }

@@ -26,7 +26,7 @@ from typing import TypeAlias
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
@@ -62,9 +62,7 @@ _UNDECODABLE_VIOLATION = FieldViolation(
 )
 
 
-def lenient_parser(
-    message_type: type[pb.VerifyRequest] | type[pb.VerifyBatchRequest],
-) -> Callable[[bytes], object]:
+def lenient_parser(message_type: type[Message]) -> Callable[[bytes], object]:
     """A request deserializer that answers ``UNDECODABLE`` instead of raising, so that the
     handler can refuse the request with INVALID_ARGUMENT (grpc would answer UNKNOWN)."""
 
@@ -285,17 +283,21 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
 
     async def ListServiceItems(  # noqa: N802 - the generated servicer's name
-        self, request: pb.ListServiceItemsRequest, context: _Context
+        self, request: pb.ListServiceItemsRequest | Undecodable, context: _Context
     ) -> pb.ListServiceItemsResponse:
         async with _StatusOnError(context, "ListServiceItems"):
             self._authenticator.authenticate(context)
+            if isinstance(request, Undecodable):
+                raise InvalidApplication([_UNDECODABLE_VIOLATION])
         return self._listing
 
     async def DescribeServiceItem(  # noqa: N802 - the generated servicer's name
-        self, request: pb.DescribeServiceItemRequest, context: _Context
+        self, request: pb.DescribeServiceItemRequest | Undecodable, context: _Context
     ) -> pb.DescribeServiceItemResponse:
         async with _StatusOnError(context, "DescribeServiceItem"):
             self._authenticator.authenticate(context)
+            if isinstance(request, Undecodable):
+                raise InvalidApplication([_UNDECODABLE_VIOLATION])
             item = self._items.get(request.service_item)
             if item is None:
                 await context.abort(

@@ -13,13 +13,14 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[i
 from grpc_status import rpc_status
 from pydantic import ValidationError
 
-from verifier._errors import FieldViolation, InvalidApplication
+from verifier._errors import FieldViolation, InvalidApplication, bounded_violations
 from verifier.model import (
     Application,
     CallerIdentity,
     parse_application,
     violations_from,
 )
+from verifier.model._application import MAX_PARAMETERS, MAX_SUBJECTS, too_many
 from verifier.service._convert._wire import (
     MAX_STATUS_MESSAGE,
     SUBJECT_KINDS,
@@ -34,11 +35,15 @@ from verifier.service._generated.v1 import verification_pb2 as pb
 def application_from_proto(message: pb.VerifyRequest) -> Application:
     """The application a request carries; InvalidApplication naming every bad field."""
     violations: list[FieldViolation] = []
+    # A repeated field over its limit is refused by its count, and only the entries within
+    # the limit are read: a request under the size limit can hold thousands of them.
+    subjects = message.subjects[:MAX_SUBJECTS]
+    if len(message.subjects) > MAX_SUBJECTS:
+        violations.append(too_many("subjects", MAX_SUBJECTS, len(message.subjects)))
     data: dict[str, Any] = {
         "service_item": message.service_item,
         "subjects": [
-            _subject_data(index, subject, violations)
-            for index, subject in enumerate(message.subjects)
+            _subject_data(index, subject, violations) for index, subject in enumerate(subjects)
         ],
         "parameters": _parameters_data(message, violations),
     }
@@ -47,7 +52,7 @@ def application_from_proto(message: pb.VerifyRequest) -> Application:
         if text:  # proto3 has no absent strings: empty means "not given"
             data[name] = text
     _check_unknown_fields(message, "application", violations)
-    for index, subject in enumerate(message.subjects):
+    for index, subject in enumerate(subjects):
         _check_unknown_fields(subject, f"subjects[{index}]", violations)
     if message.HasField("reference_date"):
         _check_unknown_fields(message.reference_date, "reference_date", violations)
@@ -60,7 +65,7 @@ def application_from_proto(message: pb.VerifyRequest) -> Application:
     except InvalidApplication as exc:
         violations.extend(exc.violations)
     if violations:
-        raise InvalidApplication(violations)
+        raise InvalidApplication(bounded_violations(violations))
     return application
 
 
@@ -73,8 +78,14 @@ def _check_unknown_fields(
     found = unknown_fields.UnknownFieldSet(message)
     numbers = sorted({found[index].field_number for index in range(len(found))})
     if numbers:
-        listed = ", ".join(str(number) for number in numbers)
+        # A few numbers name the problem; thousands would only make the error big.
+        listed = ", ".join(str(number) for number in numbers[:_LISTED_UNKNOWN_FIELDS])
+        if len(numbers) > _LISTED_UNKNOWN_FIELDS:
+            listed += f" and {len(numbers) - _LISTED_UNKNOWN_FIELDS:,} more"
         violations.append(FieldViolation(path, f"unknown field number(s) {listed}"))
+
+
+_LISTED_UNKNOWN_FIELDS = 5
 
 
 def _subject_data(
@@ -97,6 +108,9 @@ def _parameters_data(
     message: pb.VerifyRequest, violations: list[FieldViolation]
 ) -> dict[str, str | int | bool]:
     parameters: dict[str, str | int | bool] = {}
+    if len(message.parameters) > MAX_PARAMETERS:
+        violations.append(too_many("parameters", MAX_PARAMETERS, len(message.parameters)))
+        return parameters
     names = sorted(message.parameters)
     if any(_PARAMETER_NAME.fullmatch(name) is None for name in names):
         # A map key is input: it could be an ID number or hold a line break, so it never
@@ -153,7 +167,7 @@ def verify_request_from_proto(
         except InvalidApplication as exc:
             violations.extend(exc.violations)
     if application is None or caller is None:
-        raise InvalidApplication(violations)
+        raise InvalidApplication(bounded_violations(violations))
     return application, caller
 
 
@@ -200,21 +214,39 @@ def _violation_summary(error: InvalidApplication) -> str:
 
 
 def invalid_argument_status(error: InvalidApplication) -> grpc.Status:
-    """INVALID_ARGUMENT with a google.rpc.BadRequest naming every offending field."""
+    """INVALID_ARGUMENT with a google.rpc.BadRequest naming the offending fields.
+
+    The status travels in a trailer, which clients cap (grpc's ``max_metadata_size``,
+    8 KiB by default): if naming every field would make it larger than
+    ``MAX_STATUS_DETAILS_BYTES``, the first ones are named and the rest counted.
+    """
+    message = _violation_summary(error)
+    violations = list(error.violations)
+    for named in range(len(violations), -1, -1):
+        status = _invalid_argument(message, bounded_violations(violations, limit=named))
+        if status.ByteSize() <= MAX_STATUS_DETAILS_BYTES:
+            break
+    return rpc_status.to_status(status)
+
+
+MAX_STATUS_DETAILS_BYTES = 4096
+"""The serialized google.rpc.Status of an INVALID_ARGUMENT at most: base64 in the
+``grpc-status-details-bin`` trailer it is 5.4 KiB, which with the status message stays
+within a client's 8 KiB metadata limit."""
+
+
+def _invalid_argument(message: str, violations: Sequence[FieldViolation]) -> status_pb2.Status:
     bad_request = error_details_pb2.BadRequest(
         field_violations=[
             error_details_pb2.BadRequest.FieldViolation(
                 field=violation.field, description=violation.description
             )
-            for violation in error.violations
+            for violation in violations
         ]
     )
     detail = any_pb2.Any()
     detail.Pack(bad_request)
-    status = status_pb2.Status(
-        code=code_pb2.INVALID_ARGUMENT, message=_violation_summary(error), details=[detail]
-    )
-    return rpc_status.to_status(status)
+    return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
 
 
 def violations_from_error(error: grpc.aio.AioRpcError) -> list[FieldViolation]:

@@ -30,7 +30,7 @@ _E = TypeVar("_E", bound=StrEnum)
 _W = TypeVar("_W", bound=int)
 
 MAX_STATUS_MESSAGE = 1000
-"""Characters of violation summary in the status message; the details carry every one."""
+"""Characters of violation summary in the status message; the details name more."""
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 
