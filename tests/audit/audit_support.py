@@ -162,3 +162,38 @@ def crash_snapshot(directory: Path, target: Path) -> Path:
     files as they are, with no shutdown checkpoint. The copy is not locked by the writer."""
     shutil.copytree(directory, target)
     return target
+
+
+def spec_v1_log(
+    directory: Path, key: Ed25519PrivateKey, records: int, checkpoint_every: int
+) -> None:
+    """A log as format v1 wrote it (checkpoints signing only their position and chain hash),
+    ending with a v1 shutdown checkpoint."""
+    lines, prev, seq = [], "0" * 64, 0
+
+    def add(entry_type: str, body: dict[str, Any]) -> None:
+        nonlocal prev, seq
+        seq += 1
+        entry = {
+            "seq": seq,
+            "prev": prev,
+            "type": entry_type,
+            "body": body,
+            "time": "2026-08-31T09:30:00.000000Z",
+        }
+        line, prev = spec_line(prev, entry)
+        lines.append(line)
+
+    def checkpoint(reason: str) -> None:
+        signature = spec_signature(key, seq, prev)
+        body = {"chain_hash": prev, "through_seq": seq, "key_id": spec_key_id(key),
+                "signature": signature, "reason": reason}  # fmt: skip
+        add("checkpoint", body)
+
+    for number in range(records):
+        add("record", audit_record(f"v1-{number}").model_dump(mode="json"))
+        if (number + 1) % checkpoint_every == 0:
+            checkpoint("periodic")
+    checkpoint("shutdown")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "audit-000001.jsonl").write_bytes(b"".join(lines))

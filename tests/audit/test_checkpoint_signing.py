@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_support import PREFIX_BYTES, audit_record, spec_key_id, spec_line, spec_signature
+from audit_support import PREFIX_BYTES, audit_record, spec_line, spec_v1_log
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -24,8 +24,6 @@ from verifier.cli import main
 KEY = Ed25519PrivateKey.generate()
 RECORDS = 425
 KEPT = 24
-GENESIS = "0" * 64
-TIME = "2026-08-31T09:30:00.000000Z"
 
 
 async def write_log(directory: Path, records: int = RECORDS) -> None:
@@ -104,30 +102,7 @@ def test_every_field_of_a_checkpoint_is_signed(log_dir: Path, field: str, value:
 
 
 def write_v1_log(directory: Path, records: int, checkpoint_every: int) -> None:
-    """A log as format v1 wrote it (checkpoints signing only their position and chain hash),
-    ending with a v1 shutdown checkpoint."""
-    lines, prev, seq = [], GENESIS, 0
-
-    def add(entry_type: str, body: dict[str, Any]) -> None:
-        nonlocal prev, seq
-        seq += 1
-        entry = {"seq": seq, "prev": prev, "type": entry_type, "body": body, "time": TIME}
-        line, prev = spec_line(prev, entry)
-        lines.append(line)
-
-    def checkpoint(reason: str) -> None:
-        signature = spec_signature(KEY, seq, prev)
-        body = {"chain_hash": prev, "through_seq": seq, "key_id": spec_key_id(KEY),
-                "signature": signature, "reason": reason}  # fmt: skip
-        add("checkpoint", body)
-
-    for number in range(records):
-        add("record", audit_record(f"v1-{number}").model_dump(mode="json"))
-        if (number + 1) % checkpoint_every == 0:
-            checkpoint("periodic")
-    checkpoint("shutdown")
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "audit-000001.jsonl").write_bytes(b"".join(lines))
+    spec_v1_log(directory, KEY, records, checkpoint_every)
 
 
 def test_a_v1_log_still_verifies_but_its_shutdown_is_not_trusted(tmp_path: Path) -> None:

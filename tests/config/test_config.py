@@ -39,6 +39,9 @@ def test_file_values_and_environment_override(
         ("timout_seconds: 1\n", "timout_seconds"),
         ("audit: {fsink: true}\n", "audit.fsink"),
         ("server: {max_concurrent_rpcs: zero}\n", "server.max_concurrent_rpcs"),
+        ("audit: {witness: {kind: file, pth: w.jsonl}}\n", "audit.witness.pth"),
+        ("audit: {witness: {kind: postgres}}\n", "audit.witness"),
+        ("audit: {witness: {kind: s3}}\n", "audit.witness.kind"),
     ],
 )
 def test_bad_key_is_named(tmp_path: Path, text: str, key: str) -> None:

@@ -1,7 +1,9 @@
 """Audit records of every verification, the seam they are written through, and the
-tamper-evident log behind it: hash-chained, checkpoint-signed, read and verified here."""
+tamper-evident log behind it: hash-chained, checkpoint-signed, read and verified here; and
+the witnesses its signed checkpoints are published to, so that a log cut back is caught."""
 
 from verifier.audit._alerts import ALERT_RULES, AlertThresholds, HighRiskMonitor
+from verifier.audit._checkpoint import SignedCheckpoint
 from verifier.audit._format import AuditLogError
 from verifier.audit._keys import (
     generate_signing_key_files,
@@ -27,6 +29,9 @@ from verifier.audit._record import (
 )
 from verifier.audit._sink import AuditSink
 from verifier.audit._verify import ChainBreak, ChainVerification, verify_audit_log
+from verifier.audit._witness import FileWitness, Witness, WitnessError, open_witness
+from verifier.audit._witness_redis import RedisWitness
+from verifier.audit._witness_sql import SqlWitness
 
 __all__ = [
     "ALERT_RULES",
@@ -44,15 +49,22 @@ __all__ = [
     "ChainBreak",
     "ChainVerification",
     "ChainedAuditLog",
+    "FileWitness",
     "HighRiskMonitor",
     "Pseudonymiser",
+    "RedisWitness",
     "RefusalRecord",
+    "SignedCheckpoint",
+    "SqlWitness",
+    "Witness",
+    "WitnessError",
     "audit_record_for",
     "generate_signing_key_files",
     "load_or_create_key",
     "load_or_create_signing_key",
     "load_public_key",
     "load_signing_key",
+    "open_witness",
     "public_key_id",
     "read_audit_entries",
     "refusal_record_for",

@@ -27,8 +27,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from verifier._errors import AuditUnavailable
 from verifier.audit._format import AuditLogError, canonical_json
 from verifier.audit._keys import public_key_id
+from verifier.audit._publisher import WitnessPublisher
 from verifier.audit._record import AlertRecord, AuditRecord, RefusalRecord
 from verifier.audit._sink import AuditSink
+from verifier.audit._witness import Witness
 from verifier.audit._writer import ChainWriter
 
 logger = logging.getLogger("verifier.audit")
@@ -49,6 +51,10 @@ class ChainedAuditLog(AuditSink):
     I/O error) refuses that batch's records with ``AuditUnavailable`` and leaves the chain
     as it was; the next batch is tried afresh, so the log recovers when the fault clears.
     ``clock`` stamps the entries (informational: ``seq`` orders them).
+
+    With a ``witness``, every checkpoint is published to it once it is durable here, from a
+    background thread (see ``WitnessPublisher``): a slow or failing witness never holds up
+    or refuses a record. Closing gives unpublished checkpoints ``witness_close_seconds``.
     """
 
     def __init__(
@@ -60,9 +66,16 @@ class ChainedAuditLog(AuditSink):
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         clock: Callable[[], datetime] = _utc_now,
+        witness: Witness | None = None,
+        witness_retry_seconds: float = 1.0,
+        witness_close_seconds: float = 5.0,
     ) -> None:
         self.directory = directory
         self._fsync = fsync
+        self.publisher = (
+            WitnessPublisher(witness, retry_seconds=witness_retry_seconds) if witness else None
+        )
+        self._witness_close_seconds = witness_close_seconds
         try:
             self._writer = ChainWriter(
                 directory,
@@ -71,9 +84,18 @@ class ChainedAuditLog(AuditSink):
                 max_file_bytes=max_file_bytes,
                 checkpoint_every=checkpoint_every,
                 clock=clock,
+                on_checkpoint=self.publisher.submit if self.publisher else None,
             )
         except OSError as exc:
+            self._stop_publishing(0)
             raise AuditLogError(f"audit log {directory}: {exc.strerror or exc}") from None
+        except BaseException:
+            self._stop_publishing(0)
+            raise
+        last = self._writer.last_checkpoint
+        if self.publisher is not None and last is not None:
+            # The last run may have stopped before its witness heard of its last checkpoint.
+            self.publisher.submit(last, unless_witnessed=True)
         file_name, seq = self._writer.position
         logger.info(
             "audit log %s: appending to %s after seq %d, checkpoints signed by key %s",
@@ -175,3 +197,8 @@ class ChainedAuditLog(AuditSink):
             )
         finally:
             self._executor.shutdown(wait=True)
+        await loop.run_in_executor(None, self._stop_publishing, self._witness_close_seconds)
+
+    def _stop_publishing(self, timeout: float) -> None:
+        if self.publisher is not None:
+            self.publisher.close(timeout)

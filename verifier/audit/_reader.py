@@ -16,6 +16,7 @@ from verifier.audit._format import (
     AuditLogError,
     MalformedLine,
     decode_entry,
+    log_file_name,
     log_files,
     parse_time,
     split_line,
@@ -80,3 +81,20 @@ def _entry(line: bytes, path: Path, number: int) -> AuditEntry:
         file=path,
         line=number,
     )
+
+
+def first_entry_hash(directory: Path) -> str | None:
+    """The log's id: the hash its first line claims (None: the log has no first line).
+    Whether that line is intact is for the chain to check."""
+    first = directory / log_file_name(1)
+    try:
+        with first.open("rb") as handle:
+            line = handle.readline()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise AuditLogError(f"{first}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        return split_line(line)[0]
+    except MalformedLine:
+        return None

@@ -8,8 +8,10 @@ open tail, as a live one has) the log must end with a shutdown checkpoint. Hashe
 the entries' bytes as written: nothing is serialised again to check them.
 
 What a chain cannot tell by itself: a log cut back to an earlier shutdown checkpoint looks
-like the log as it was then. ``sealed_through`` is there to be compared with the last one
-an auditor saw.
+like the log as it was then. A witness can: given one, the log must reach the latest
+checkpoint it holds for this log, and hold that very checkpoint; a log that ends before it
+is ``truncated``. (Without one, ``sealed_through`` is there to be compared with the last one
+an auditor saw.)
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from verifier.audit._format import (
     split_line,
 )
 from verifier.audit._keys import public_key_id
-from verifier.audit._reader import read_lines
+from verifier.audit._reader import first_entry_hash, read_lines
+from verifier.audit._witness import Witness, WitnessError
 
 
 @dataclass(frozen=True)
@@ -71,24 +74,47 @@ class ChainVerification:
     is live, crashed, or cut back; with ``allow_open_tail`` it would verify."""
     log_id: str | None = None
     """The hash of the log's first entry, which its v2 checkpoints name (None: no entry)."""
+    witnessed: SignedCheckpoint | None = None
+    """The latest checkpoint of this log that the witness holds (None: none, or no witness)."""
+    truncated: bool = False
+    """The log ends before ``witnessed``: cut back (``first_break`` says where it ends)."""
 
 
 def verify_audit_log(
-    directory: Path, public_key: Ed25519PublicKey, *, allow_open_tail: bool = False
+    directory: Path,
+    public_key: Ed25519PublicKey,
+    *,
+    allow_open_tail: bool = False,
+    witness: Witness | None = None,
 ) -> ChainVerification:
     """Check the whole log in ``directory`` and report the first break, if any.
 
     ``allow_open_tail`` accepts a log that does not end with a shutdown checkpoint (a live
     or crashed one), including an incomplete last line (a write in progress, never
-    acknowledged). Raises ``AuditLogError`` only if the directory or a file cannot be read.
+    acknowledged). With a ``witness``, the log must also reach, and agree with, the latest
+    checkpoint the witness holds for it. Raises ``AuditLogError`` only if the directory or a
+    file cannot be read, ``WitnessError`` if the witness cannot be read or its checkpoint is
+    not signed by ``public_key``.
     """
     if not directory.is_dir():
         raise AuditLogError(f"{directory} is not a directory")
     chain = _Chain(public_key)
+    refused: WitnessError | None = None
+    if witness is not None:
+        try:
+            chain.witnessed = _witnessed(directory, public_key, witness)
+        except WitnessError as exc:
+            refused = exc  # a log broken on its own is reported as such first
     try:
         chain.check_files(directory, allow_open_tail)
     except _Broken as broken:
         return chain.result(broken.at)
+    if refused is not None:
+        raise refused
+    try:
+        chain.check_reaches_witnessed(directory)
+    except _Broken as broken:
+        return chain.result(broken.at, truncated=True)
     if not allow_open_tail:
         try:
             chain.check_sealed_at_shutdown(directory)
@@ -126,9 +152,12 @@ class _Chain:
         self.open_tail = 0
         self.log_id = GENESIS
         """The hash of entry 1, once read: what every v2 checkpoint names as its log."""
+        self.witnessed: SignedCheckpoint | None = None
         self.last: _Last | None = None
 
-    def result(self, first_break: ChainBreak | None, unsealed: bool = False) -> ChainVerification:
+    def result(
+        self, first_break: ChainBreak | None, *, unsealed: bool = False, truncated: bool = False
+    ) -> ChainVerification:
         return ChainVerification(
             ok=first_break is None,
             entries=self.seq,
@@ -139,6 +168,8 @@ class _Chain:
             first_break=first_break,
             unsealed=unsealed,
             log_id=self.log_id if self.seq else None,
+            witnessed=self.witnessed,
+            truncated=truncated,
         )
 
     def check_files(self, directory: Path, allow_open_tail: bool) -> None:
@@ -181,7 +212,7 @@ class _Chain:
             raise _Broken(self._at(here, "the hash does not match the entry"))
         if self.last is not None and self.last.file == path and self.last.reason == "rotation":
             raise _Broken(self._at(here, "an entry after the rotation checkpoint ending the file"))
-        problem = self._body_problem(entry, seq)
+        problem = self._body_problem(entry, seq) or self._witness_problem(entry, digest)
         if problem is not None:
             raise _Broken(self._at(here, problem))
         self._advance(here, digest)
@@ -238,6 +269,37 @@ class _Chain:
             return "the checkpoint's signature does not verify"
         return None
 
+    def _witness_problem(self, entry: dict[str, Any], digest: str) -> str | None:
+        """The log must hold the witnessed checkpoint itself: the same hash at its
+        ``through_seq``, and that checkpoint right after (else the log was rewritten since)."""
+        witnessed = self.witnessed
+        if witnessed is None:
+            return None
+        if entry["seq"] == witnessed.through_seq and digest != witnessed.chain_hash:
+            return (
+                f"the entry differs from the one the witness's checkpoint of seq "
+                f"{witnessed.through_seq} sealed: the log was rewritten after it was witnessed"
+            )
+        if entry["seq"] == witnessed.through_seq + 1 and (
+            entry["type"] != "checkpoint"
+            or entry["body"] != witnessed.log_body()
+            or entry["time"] != witnessed.time
+        ):
+            return "the entry is not the checkpoint the witness holds for this place in the log"
+        return None
+
+    def check_reaches_witnessed(self, directory: Path) -> None:
+        witnessed = self.witnessed
+        if witnessed is None or self.seq > witnessed.through_seq:
+            return
+        last = self.last or _Last(directory / log_file_name(1), 0)
+        problem = (
+            f"the log ends at seq {self.seq}, before the checkpoint the witness holds "
+            f"(seq {witnessed.through_seq + 1}, sealing seq {witnessed.through_seq} and "
+            f"{witnessed.records} records, {witnessed.reason} at {witnessed.time}): cut back"
+        )
+        raise _Broken(self._at(last, problem))
+
     def _advance(self, here: _Last, digest: str) -> None:
         self.seq = here.seq or 0
         self.prev = digest
@@ -273,3 +335,20 @@ class _Chain:
 
     def _at(self, where: _Last, reason: str) -> ChainBreak:
         return ChainBreak(where.file, where.line, where.seq, reason)
+
+
+def _witnessed(
+    directory: Path, public_key: Ed25519PublicKey, witness: Witness
+) -> SignedCheckpoint | None:
+    """The witness's latest checkpoint of the log in ``directory`` (named by its first
+    entry), checked with the log's public key: a witness cannot forge one."""
+    log_id = first_entry_hash(directory)
+    if log_id is None:
+        return None
+    witnessed = witness.latest(log_id)
+    if witnessed is not None and not witnessed.verifies(public_key):
+        raise WitnessError(
+            f"{witness!r}: its latest checkpoint of log {log_id[:16]} (seq "
+            f"{witnessed.through_seq}) is not signed by the given public key"
+        )
+    return witnessed

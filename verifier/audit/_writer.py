@@ -45,7 +45,7 @@ from verifier.audit._format import (
     split_line,
 )
 from verifier.audit._keys import public_key_id
-from verifier.audit._reader import read_lines
+from verifier.audit._reader import first_entry_hash, read_lines
 
 logger = logging.getLogger("verifier.audit")
 
@@ -148,10 +148,13 @@ class ChainWriter:
         """Seal the log with a shutdown checkpoint (unless it already ends with one)."""
         try:
             self._prepare()
+            sealed = None
             if self._tip.sealed_by != "shutdown":
-                self._seal("shutdown", format_time(self._clock()))
+                sealed = self._seal("shutdown", format_time(self._clock()))
             if not self._fsync:
                 os.fsync(self._fds.file)
+            if sealed is not None:
+                self._written(sealed)  # durable now, so it may be witnessed
         finally:
             self._release()
 
@@ -171,7 +174,7 @@ class ChainWriter:
         elif self._number != 1:
             raise AuditLogError(f"{path}: the only file of the log is empty and not the first")
         if self._tip.seq:
-            self._tip = replace(self._tip, log_id=_first_hash(files[0][1]))
+            self._tip = replace(self._tip, log_id=first_entry_hash(self.directory) or GENESIS)
         if torn:
             self._append([("recovery", canonical_json(_recovery_body(torn)))])
 
@@ -417,16 +420,6 @@ def _last_line(path: Path) -> bytes:
     finally:
         os.close(fd)
     return found[1] if found else b""
-
-
-def _first_hash(path: Path) -> str:
-    """The hash of the log's first entry: its id, which every v2 checkpoint names."""
-    with path.open("rb") as handle:
-        first = handle.readline()
-    try:
-        return split_line(first)[0]
-    except MalformedLine as exc:
-        raise AuditLogError(f"{path}:1: the first entry is unreadable: {exc.reason}") from None
 
 
 def _count_records(files: list[tuple[int, Path]]) -> int:

@@ -1,6 +1,7 @@
 """``verifier audit …``: the auditor's commands over the tamper-evident audit log.
 
-    verify      is the log intact? (hash chain + signed checkpoints; exit 1 if not proven)
+    verify      is the log intact? (hash chain + signed checkpoints + the witness's latest
+                checkpoint: INTACT, UNSEALED, TRUNCATED or BROKEN; exit 1 if not INTACT)
     query       which requests match: verifications and refusals (subject, caller, item,
                 period, decision, kind, refusal rule)
     show        one verification or refusal in full, with its place in the log
@@ -32,7 +33,10 @@ from verifier.audit import (
     AuditRecord,
     ChainVerification,
     RefusalRecord,
+    Witness,
+    WitnessError,
     load_public_key,
+    open_witness,
     verify_audit_log,
 )
 from verifier.catalogue import load_catalogue
@@ -62,6 +66,7 @@ from verifier.cli._audit_text import (
     render_verification,
 )
 from verifier.cli._local import add_config_arguments, config_from
+from verifier.config import witness_for
 from verifier.model import DecisionOutcome, mask_identifier
 from verifier.rules import ItemRegistry, load_service_items
 
@@ -80,6 +85,16 @@ def add_audit_commands(commands: Any) -> None:
     verify.add_argument(
         "--allow-open-tail", action="store_true",
         help="a live log: accept entries after the last checkpoint (and count them)",
+    )  # fmt: skip
+    witness = verify.add_mutually_exclusive_group()
+    witness.add_argument(
+        "--witness", metavar="URL_OR_PATH",
+        help="the witness of the log's checkpoints: a witness file, postgresql+psycopg://… or "
+        "redis://… (default: audit.witness from the configuration)",
+    )  # fmt: skip
+    witness.add_argument(
+        "--no-witness", action="store_true",
+        help="check the log alone (a log cut back to an earlier checkpoint then goes unseen)",
     )  # fmt: skip
     verify.set_defaults(run=run_verify)
 
@@ -153,32 +168,59 @@ def _reports_log_errors(command: Command) -> Command:
 
 @_reports_log_errors
 def run_verify(args: argparse.Namespace) -> int:
-    directory = audit_directory(args, config_from(args))
+    config = config_from(args)
+    directory = audit_directory(args, config)
     key_path = Path(args.public_key) if args.public_key else directory / PUBLIC_KEY_FILE
     if not key_path.is_file():
         raise ConfigurationError(f"public key {key_path} does not exist (pass --public-key)")
     public_key = load_public_key(key_path)  # ConfigurationError naming the file
-    result = verify_audit_log(directory, public_key, allow_open_tail=args.allow_open_tail)
+    witness = (
+        None
+        if args.no_witness
+        else open_witness(args.witness)
+        if args.witness
+        else witness_for(config)
+    )
+    try:
+        result = verify_audit_log(
+            directory, public_key, allow_open_tail=args.allow_open_tail, witness=witness
+        )
+    except WitnessError as exc:
+        print(f"witness error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if witness is not None:
+            witness.close()
     # A log whose only fault is a missing closing checkpoint is live or cut short: not
     # proven, and worth telling apart from one whose bytes were changed.
-    print("\n".join(_verification_lines(directory, key_path, result, result.unsealed)))
+    print("\n".join(_verification_lines(directory, key_path, result, witness)))
     return 0 if result.ok else 1
 
 
 def _verification_lines(
-    directory: Path, key: Path, result: ChainVerification, unsealed: bool
+    directory: Path, key: Path, result: ChainVerification, witness: Witness | None
 ) -> list[str]:
-    sealed = result.sealed_through
-    state = "INTACT" if result.ok else "UNSEALED" if unsealed else "BROKEN"
+    sealed, unsealed = result.sealed_through, result.unsealed
+    state = (
+        "INTACT"
+        if result.ok
+        else "TRUNCATED"
+        if result.truncated
+        else "UNSEALED"
+        if unsealed
+        else "BROKEN"
+    )
     lines = [
         f"audit log {directory}: {state}",
         f"  public key      {key}",
+        f"  log id          {result.log_id[:16] if result.log_id else 'none (no entry)'}",
+        f"  witness         {_witnessed(result, witness)}",
         f"  entries         {result.entries} ({_count(result.records, 'record')}, "
         f"{_count(result.checkpoints, 'signed checkpoint')})"
-        + (" before the break" if result.first_break and not unsealed else ""),
+        + (" before the break" if state == "BROKEN" else ""),
         f"  sealed through  seq {sealed}" if sealed is not None else "  sealed through  nothing",
     ]
-    if result.ok or unsealed:
+    if result.ok or unsealed or result.truncated:
         tail = _count(result.open_tail, "entry", "entries")
         lines.append(f"  open tail       {tail} not yet sealed by a checkpoint")
     broken = result.first_break
@@ -201,6 +243,18 @@ def _verification_lines(
         )
         lines.append(f"  proven intact   {proven}")
     return lines
+
+
+def _witnessed(result: ChainVerification, witness: Witness | None) -> str:
+    if witness is None:
+        return "not consulted: a log cut back to an earlier checkpoint would go unseen"
+    held = result.witnessed
+    if held is None:
+        return f"{witness!r} holds no checkpoint of this log"
+    return (
+        f"{witness!r}: latest checkpoint seq {held.through_seq + 1} ({held.reason}, "
+        f"{_count(held.records, 'record')}, {held.time})"
+    )
 
 
 def _count(number: int, singular: str, plural: str | None = None) -> str:

@@ -9,12 +9,14 @@ from verifier.config._settings import (
     ResilienceConfig,
     ServerConfig,
     VerifierConfig,
+    WitnessConfig,
 )
 from verifier.config._wiring import (
     build_verifier,
     create_adapter,
     ensure_demo_city,
     pseudonymiser_for,
+    witness_for,
 )
 from verifier.telemetry._config import TelemetryConfig
 
@@ -27,9 +29,11 @@ __all__ = [
     "ServerConfig",
     "TelemetryConfig",
     "VerifierConfig",
+    "WitnessConfig",
     "build_verifier",
     "create_adapter",
     "ensure_demo_city",
     "load_config",
     "pseudonymiser_for",
+    "witness_for",
 ]

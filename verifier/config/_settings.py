@@ -45,6 +45,38 @@ class DepartmentConfig(BaseModel):
     """The backend (SQLAlchemy URL); defaults to ``sqlite:///<data_dir>/<department>.db``."""
 
 
+class WitnessConfig(BaseModel):
+    """Where the audit log's signed checkpoints are published, so that a log cut back to an
+    earlier checkpoint is caught (``verifier audit verify`` reports it TRUNCATED). Put it
+    where whoever can rewrite the log cannot: another machine, another account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["file", "postgres", "redis", "none"] = "file"
+    """``file``: an append-only JSON Lines file (the default); ``postgres``: an insert-only
+    table; ``redis``: a stream per log; ``none``: no witness (a cut-back log goes unseen)."""
+    path: Path | None = None
+    """The witness file; defaults to ``<data_dir>/audit-witness/witness.jsonl``. Never inside
+    the audit directory: whoever copies or rewrites the log must not hold the witness too."""
+    url: SecretStr | None = None
+    """``postgres``: an SQLAlchemy URL (``postgresql+psycopg://…``); ``redis``: ``redis://…``
+    (best given as ``VERIFIER_AUDIT__WITNESS__URL``)."""
+    table: str = Field(default="audit_witness", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    stream_prefix: str = Field(default="verifier:audit-witness:", min_length=1, max_length=64)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    """Connect and read timeout; publication never holds up records, whatever this is."""
+
+    @model_validator(mode="after")
+    def _kind_has_its_place(self) -> WitnessConfig:
+        if self.kind in ("postgres", "redis") and self.url is None:
+            raise ValueError(f"audit.witness kind {self.kind} needs audit.witness.url")
+        if self.kind != "file" and self.path is not None:
+            raise ValueError("audit.witness.path is for kind file")
+        if self.kind in ("file", "none") and self.url is not None:
+            raise ValueError(f"audit.witness.url is not used by kind {self.kind}")
+        return self
+
+
 class AuditConfig(BaseModel):
     """The tamper-evident audit log: where it goes and the key that signs its checkpoints."""
 
@@ -66,6 +98,8 @@ class AuditConfig(BaseModel):
     """A file is sealed (rotation checkpoint) and the next begun before it would grow past this."""
     checkpoint_every: int = Field(default=1000, ge=1)
     """Records between signed checkpoints (also written at rotation and on a clean close)."""
+    witness: WitnessConfig = Field(default_factory=WitnessConfig)
+    """Where each signed checkpoint is published (see ``WitnessConfig``)."""
 
     @model_validator(mode="after")
     def _one_signing_key(self) -> AuditConfig:
@@ -300,6 +334,9 @@ class VerifierConfig(BaseSettings):
 
     def audit_directory(self) -> Path:
         return self.audit.directory or self.data_dir / "audit"
+
+    def witness_file(self) -> Path:
+        return self.audit.witness.path or self.data_dir / "audit-witness" / "witness.jsonl"
 
     def department_url(self, department: str) -> str:
         configured = self.departments.get(department)

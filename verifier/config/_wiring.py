@@ -16,14 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.exc import ArgumentError
 
 from verifier._errors import ConfigurationError
 from verifier.access import AccessPolicy
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import (
     ChainedAuditLog,
+    FileWitness,
     HighRiskMonitor,
     Pseudonymiser,
+    RedisWitness,
+    SqlWitness,
+    Witness,
+    WitnessError,
     load_or_create_key,
     load_or_create_signing_key,
     load_signing_key,
@@ -173,7 +179,35 @@ def _audit_log(config: VerifierConfig) -> ChainedAuditLog:
         fsync=config.audit.fsync,
         max_file_bytes=config.audit.max_file_bytes,
         checkpoint_every=config.audit.checkpoint_every,
+        witness=witness_for(config),
     )
+
+
+def witness_for(config: VerifierConfig) -> Witness | None:
+    """The witness ``audit.witness`` names (None for kind ``none``), not yet contacted."""
+    settings = config.audit.witness
+    url = settings.url.get_secret_value() if settings.url is not None else ""
+    try:
+        if settings.kind == "postgres":
+            return SqlWitness(url, table=settings.table, timeout_seconds=settings.timeout_seconds)
+        if settings.kind == "redis":
+            return RedisWitness(
+                url, prefix=settings.stream_prefix, timeout_seconds=settings.timeout_seconds
+            )
+    except (ValueError, ArgumentError, WitnessError) as exc:
+        # The URL holds a password: name the field and the kind of fault, never the URL.
+        problem = str(exc) if isinstance(exc, WitnessError) else "not a valid URL"
+        raise ConfigurationError(f"audit.witness.url: {problem}") from None
+    if settings.kind == "none":
+        return None
+    path = config.witness_file()
+    audit = config.audit_directory()
+    if path.resolve().is_relative_to(audit.resolve()):
+        raise ConfigurationError(
+            f"audit.witness.path {path} is inside the audit directory {audit}: keep the "
+            "witness apart from the log it witnesses"
+        )
+    return FileWitness(path)
 
 
 def _signing_key(config: VerifierConfig, directory: Path) -> Ed25519PrivateKey:
