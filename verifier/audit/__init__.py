@@ -22,6 +22,7 @@ from verifier.audit._record import (
     AuditEvent,
     AuditRecord,
     RefusalRecord,
+    UnauthenticatedRecord,
     audit_record_for,
     refusal_record_for,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "HighRiskMonitor",
     "Pseudonymiser",
     "RefusalRecord",
+    "UnauthenticatedRecord",
     "audit_record_for",
     "generate_signing_key_files",
     "load_or_create_key",

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import abc
 
-from verifier.audit._record import AlertRecord, AuditRecord, RefusalRecord
+from verifier.audit._record import (
+    AlertRecord,
+    AuditRecord,
+    RefusalRecord,
+    UnauthenticatedRecord,
+)
 
 
 class AuditSink(abc.ABC):
@@ -17,7 +22,9 @@ class AuditSink(abc.ABC):
     """
 
     @abc.abstractmethod
-    async def append(self, record: AuditRecord | AlertRecord | RefusalRecord) -> None: ...
+    async def append(
+        self, record: AuditRecord | AlertRecord | RefusalRecord | UnauthenticatedRecord
+    ) -> None: ...
 
     async def aclose(self) -> None:  # noqa: B027 - optional lifecycle hook, empty by default
         """Flush and release resources."""

@@ -7,6 +7,7 @@ types stay inside this package: callers use the library's models on both sides.
 
 from verifier.service._auth import (
     Authenticator,
+    AuthFailure,
     CertificateAuthenticator,
     LoopbackAuthenticator,
     TokenAuthenticator,
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_MAX_CONCURRENT_RPCS",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "SERVICE_NAME",
+    "AuthFailure",
     "Authenticator",
     "CertificateAuthenticator",
     "LoopbackAuthenticator",
