@@ -81,6 +81,7 @@ def test_public_surface_is_pinned() -> None:
         "DEFAULT_MAX_CONCURRENT_RPCS",
         "DEFAULT_MAX_MESSAGE_BYTES",
         "SERVICE_NAME",
+        "AuthFailure",
         "Authenticator",
         "CertificateAuthenticator",
         "LoopbackAuthenticator",
