@@ -64,6 +64,20 @@ class Running:
     verifier: Verifier
     adapters: Mapping[str, DepartmentAdapter]
     audit_dir: Path
+    closed: bool = False
+
+    async def shut_down(self) -> None:
+        """Graceful shutdown (which writes the unauthenticated calls counted so far)."""
+        if not self.closed:
+            self.closed = True
+            await graceful_shutdown(self.server, self.verifier, grace=0)
+
+    def audit_bytes(self) -> bytes:
+        """Every file of the audit directory, to search for what must not be there."""
+        return b"".join(path.read_bytes() for path in sorted(self.audit_dir.iterdir()))
+
+    def unauthenticated(self) -> list[dict[str, Any]]:
+        return [record for record in self.audited() if record["kind"] == "unauthenticated"]
 
     def department_calls(self) -> int:
         return sum(a.calls for a in self.adapters.values() if isinstance(a, MockAdapter))
@@ -109,7 +123,7 @@ async def start(tmp_path: Path) -> AsyncIterator[Start]:
 
     yield start_one
     for one in running:
-        await graceful_shutdown(one.server, one.verifier, grace=0)
+        await one.shut_down()
 
 
 # ---- mutual TLS ---------------------------------------------------------------------------
@@ -460,3 +474,80 @@ async def test_refusals_are_logged_and_counted_without_the_credential(
     assert len(logged) == 2
     assert all("127.0.0.1" in line and "belongs to no registered system" in line for line in logged)
     assert SCHOOL_TOKEN[::-1] not in caplog.text
+
+
+# ---- unauthenticated calls in the audit log ---------------------------------------------
+
+
+async def test_a_burst_of_bad_tokens_is_audited_per_host_and_minute_without_them(
+    start: Start,
+) -> None:
+    running = await start(TokenAuthenticator(GRANTS, {"school-portal": token_digest(SCHOOL_TOKEN)}))
+    wrong_tokens = [f"stolen-or-guessed-token-{n:04d}" for n in range(12)]
+    for token in wrong_tokens:
+        with pytest.raises(grpc.aio.AioRpcError):
+            await verify_over(
+                plaintext(running.port), metadata=(("authorization", f"Bearer {token}"),)
+            )
+    for _ in range(3):
+        with pytest.raises(grpc.aio.AioRpcError):
+            await verify_over(plaintext(running.port))
+    async with plaintext(running.port) as channel:
+        stub = pb_grpc.VerificationServiceStub(channel)  # type: ignore[no-untyped-call]
+        with pytest.raises(grpc.aio.AioRpcError):
+            await stub.ListServiceItems(
+                pb.ListServiceItemsRequest(),
+                metadata=(("authorization", f"Bearer {wrong_tokens[0]}"),),
+                timeout=5,
+            )
+    await verify_over(
+        plaintext(running.port), metadata=(("authorization", f"Bearer {SCHOOL_TOKEN}"),)
+    )
+    await running.shut_down()
+
+    counted = running.unauthenticated()
+    # One minute, one host — unless the burst straddled a minute boundary.
+    assert 1 <= len(counted) <= 2
+    assert {record["peer_host"] for record in counted} == {"127.0.0.1"}
+    assert sum(record["attempts"] for record in counted) == 16
+    reasons: dict[str, int] = {}
+    for record in counted:
+        for reason, count in record["reasons"].items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    assert reasons == {"unknown_bearer_token": 13, "no_bearer_token": 3}
+    assert [r["kind"] for r in running.audited()].count("verification") == 1
+    log = running.audit_bytes()
+    for credential in (*wrong_tokens, SCHOOL_TOKEN, token_digest(SCHOOL_TOKEN), "Bearer"):
+        assert credential.encode() not in log
+
+
+async def test_an_unregistered_system_name_is_counted_as_a_keyed_tag_only(start: Start) -> None:
+    running = await start(LoopbackAuthenticator(GRANTS))
+    for _ in range(2):
+        stranger = school_place_request(
+            legal_basis="《义务教育法》第十二条", caller=pb.Caller(system="estate-agency-gateway")
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await verify_over(plaintext(running.port), stranger)
+        assert raised.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    await running.shut_down()
+    [record] = running.unauthenticated()
+    assert record["attempts"] == 2
+    assert record["reasons"] == {"caller_not_registered": 2}
+    assert record["declared_systems"] == [
+        Pseudonymiser(TEST_PSEUDONYM_KEY).name_tag("estate-agency-gateway")
+    ]
+    assert b"estate-agency" not in running.audit_bytes()
+
+
+async def test_an_unknown_certificate_name_is_counted_without_the_name(
+    start: Start, pki: Pki
+) -> None:
+    running = await start(certificate_auth(), mtls_credentials(pki))
+    leaf = pki.client_ca.issue_cert("estate-agency", common_name="estate-agency")
+    with pytest.raises(grpc.aio.AioRpcError):
+        await verify_over(client_channel(pki, running.port, leaf))
+    await running.shut_down()
+    [record] = running.unauthenticated()
+    assert (record["attempts"], record["reasons"]) == (1, {"certificate_names_no_system": 1})
+    assert b"estate-agency" not in running.audit_bytes()

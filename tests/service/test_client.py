@@ -77,6 +77,7 @@ def test_public_surface_is_pinned() -> None:
     # In ruff's __all__ order (RUF022): constants, then classes, then functions.
     assert verifier.service.__all__ == [
         "SERVICE_NAME",
+        "AuthFailure",
         "Authenticator",
         "CertificateAuthenticator",
         "LoopbackAuthenticator",

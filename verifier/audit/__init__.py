@@ -24,6 +24,7 @@ from verifier.audit._record import (
     AuditEvent,
     AuditRecord,
     RefusalRecord,
+    UnauthenticatedRecord,
     audit_record_for,
     refusal_record_for,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "RefusalRecord",
     "SignedCheckpoint",
     "SqlWitness",
+    "UnauthenticatedRecord",
     "Witness",
     "WitnessError",
     "audit_record_for",

@@ -28,7 +28,12 @@ from verifier._errors import AuditUnavailable
 from verifier.audit._format import AuditLogError, canonical_json
 from verifier.audit._keys import public_key_id
 from verifier.audit._publisher import WitnessPublisher
-from verifier.audit._record import AlertRecord, AuditRecord, RefusalRecord
+from verifier.audit._record import (
+    AlertRecord,
+    AuditRecord,
+    RefusalRecord,
+    UnauthenticatedRecord,
+)
 from verifier.audit._sink import AuditSink
 from verifier.audit._witness import Witness
 from verifier.audit._writer import ChainWriter
@@ -111,7 +116,9 @@ class ChainedAuditLog(AuditSink):
         self._failing = False
         self._closed = False
 
-    async def append(self, record: AuditRecord | AlertRecord | RefusalRecord) -> None:
+    async def append(
+        self, record: AuditRecord | AlertRecord | RefusalRecord | UnauthenticatedRecord
+    ) -> None:
         if self._closed:
             raise AuditUnavailable("the audit log is closed")
         body = canonical_json(record.model_dump(mode="json"))

@@ -30,6 +30,13 @@ class Pseudonymiser:
         digest = hmac.new(self._key, identifier.encode("ascii"), hashlib.sha256)
         return digest.hexdigest()[:32]
 
+    def name_tag(self, name: str) -> str:
+        """A keyed hash of a name a caller supplied (an unregistered system's), for the
+        audit log: equal names give equal tags, the name itself is not kept. Its own
+        domain, so it never equals a subject's pseudonym."""
+        message = b"caller-supplied-name\x00" + name.encode("utf-8")
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:16]
+
 
 def load_or_create_key(path: Path) -> bytes:
     """Read a hex key file, creating one (mode 0600) on first use: the embedded default."""

@@ -150,7 +150,35 @@ class RefusalRecord(BaseModel):
     refusals: tuple[AuditedRefusal, ...]
 
 
-AuditEvent = Annotated[AuditRecord | AlertRecord | RefusalRecord, Field(discriminator="kind")]
+class UnauthenticatedRecord(BaseModel):
+    """Calls refused with UNAUTHENTICATED from one peer host within one minute, counted.
+
+    One record per host and minute, not one per call: a flood of bad credentials must not
+    become a flood of log lines. Never the credential: no token, no certificate name, and
+    an unregistered ``caller.system`` the request declared only as a keyed hash (it is the
+    caller's own text, which could hold anything, even personal data; the hash still tells
+    an auditor how many names were tried and whether a name they suspect was one of them).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["unauthenticated"] = "unauthenticated"
+    time: datetime
+    """The start (UTC) of the minute the attempts fell in."""
+    peer_host: str | None
+    """The peer's address without its port; None for the hosts beyond those counted one by
+    one in that minute, counted together."""
+    attempts: int
+    reasons: dict[str, int]
+    """Attempts per reason (``verifier.service.AuthFailure`` values)."""
+    declared_systems: tuple[str, ...] = ()
+    """``Pseudonymiser.name_tag`` of each unregistered ``caller.system`` declared (the
+    first few)."""
+
+
+AuditEvent = Annotated[
+    AuditRecord | AlertRecord | RefusalRecord | UnauthenticatedRecord, Field(discriminator="kind")
+]
 """Everything the audit log holds, told apart by ``kind``."""
 
 

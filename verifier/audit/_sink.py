@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import abc
 
-from verifier.audit._record import AlertRecord, AuditRecord, RefusalRecord
+from verifier.audit._record import (
+    AlertRecord,
+    AuditRecord,
+    RefusalRecord,
+    UnauthenticatedRecord,
+)
 
 
 class AuditSink(abc.ABC):
@@ -17,7 +22,9 @@ class AuditSink(abc.ABC):
     """
 
     @abc.abstractmethod
-    async def append(self, record: AuditRecord | AlertRecord | RefusalRecord) -> None: ...
+    async def append(
+        self, record: AuditRecord | AlertRecord | RefusalRecord | UnauthenticatedRecord
+    ) -> None: ...
 
     async def probe(self) -> None:  # noqa: B027 - optional hook, see below
         """Raise if a record could not be made durable now; write no record.

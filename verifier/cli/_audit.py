@@ -26,7 +26,6 @@ from typing import Any
 
 from verifier._errors import ConfigurationError
 from verifier.audit import (
-    AlertRecord,
     AuditedFact,
     AuditedRefusal,
     AuditLogError,
@@ -304,7 +303,9 @@ def run_show(args: argparse.Namespace) -> int:
     directory = audit_directory(args, config_from(args))
     for located in read_events(directory):
         record = located.event
-        if isinstance(record, AlertRecord) or record.request_id != args.request_id:
+        if not isinstance(record, AuditRecord | RefusalRecord):
+            continue  # alerts and unauthenticated counts answer no request
+        if record.request_id != args.request_id:
             continue
         if args.json:
             print(json_line(located, directory))

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.audit import AlertRecord, AuditRecord, RefusalRecord
+from verifier.audit import AlertRecord, AuditRecord, RefusalRecord, UnauthenticatedRecord
 from verifier.catalogue import Catalogue
 from verifier.cli._audit_source import Period
 from verifier.cli._audit_text import table
@@ -22,6 +22,10 @@ from verifier.model import CallOutcome, DecisionOutcome, FactStatus
 _BUCKET_GROWTH = 1.01
 _LOG_GROWTH = math.log(_BUCKET_GROWTH)
 DECISIONS = tuple(DecisionOutcome)
+
+
+TOP_HOSTS = 20
+"""Peer hosts shown with their unauthenticated calls (a scan can come from many)."""
 
 
 @dataclass
@@ -119,10 +123,15 @@ class SharingReport:
         self.refusal_rules: defaultdict[str, RuleFigures] = defaultdict(RuleFigures)
         self.refusal_callers: Counter[str] = Counter()
         self.refusal_items: Counter[str] = Counter()
+        self.unauthenticated: Counter[str] = Counter()  # calls per reason
+        self.unauthenticated_hosts: Counter[str] = Counter()
 
-    def add(self, event: AuditRecord | AlertRecord | RefusalRecord) -> None:
+    def add(self, event: AuditRecord | AlertRecord | RefusalRecord | UnauthenticatedRecord) -> None:
         if isinstance(event, AlertRecord):
             self._add_alert(event)
+        elif isinstance(event, UnauthenticatedRecord):
+            self.unauthenticated.update(event.reasons)
+            self.unauthenticated_hosts[event.peer_host or "(other hosts)"] += event.attempts
         elif isinstance(event, RefusalRecord):
             self._add_refusal(event)
         else:
@@ -189,6 +198,9 @@ class SharingReport:
             },
             "refusals_by_caller": dict(sorted(self.refusal_callers.items())),
             "refusals_by_item": dict(sorted(self.refusal_items.items())),
+            "unauthenticated_calls": self.unauthenticated.total(),
+            "unauthenticated_by_reason": dict(sorted(self.unauthenticated.items())),
+            "unauthenticated_by_host": dict(self.unauthenticated_hosts.most_common(TOP_HOSTS)),
             "alerts": sum(figures.alerts for figures in self.alerts.values()),
             "alerts_by_rule": {
                 rule: vars(figures) for rule, figures in sorted(self.alerts.items())
@@ -209,7 +221,8 @@ class SharingReport:
                 f"{self.verifications} verifications; {self.sparing_verifications} spared the "
                 "applicant at least one paper document",
                 f"{self.refusals} request(s) refused by access control (no department called); "
-                f"{figures['alerts']} high-risk alerts",
+                f"{figures['alerts']} high-risk alerts; "
+                f"{figures['unauthenticated_calls']} unauthenticated call(s)",
             ],
             table("verifications per item and decision:", ("item", "total", *DECISIONS), by_item),
             table(
@@ -257,6 +270,16 @@ class SharingReport:
                 "refused requests per item:",
                 ("item", "requests"),
                 figures["refusals_by_item"].items(),
+            ),
+            table(
+                "unauthenticated calls per reason (no caller proven, no department called):",
+                ("reason", "calls"),
+                figures["unauthenticated_by_reason"].items(),
+            ),
+            table(
+                f"unauthenticated calls per peer host (the {TOP_HOSTS} most):",
+                ("peer host", "calls"),
+                figures["unauthenticated_by_host"].items(),
             ),
             table(
                 "alerts per rule:",

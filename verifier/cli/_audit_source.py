@@ -1,8 +1,9 @@
 """Reading the audit log for the auditor commands: where it is, which records match, what
 they are about.
 
-The log holds three kinds of record: verifications (a request answered), refusals (a request
-refused by access control before any department was asked) and high-risk alerts. ``query``,
+The log holds four kinds of record: verifications (a request answered), refusals (a request
+refused by access control before any department was asked), high-risk alerts, and counts
+of unauthenticated calls (per peer host and minute). ``query``,
 ``statement`` and the filters here deal in *requests*: verifications and refusals, both of
 which name a caller, a service item and subjects.
 
@@ -32,6 +33,7 @@ from verifier.audit import (
     AuditRecord,
     Pseudonymiser,
     RefusalRecord,
+    UnauthenticatedRecord,
     read_audit_entries,
 )
 from verifier.config import VerifierConfig, pseudonymiser_for
@@ -48,7 +50,7 @@ def _local_zone() -> tzinfo:
 
 
 LOCAL_TIME = _local_zone()
-Event = AuditRecord | AlertRecord | RefusalRecord
+Event = AuditRecord | AlertRecord | RefusalRecord | UnauthenticatedRecord
 """Any record of the log (``AuditEvent`` without its discriminator annotation)."""
 Request = AuditRecord | RefusalRecord
 """A record of one request: answered (a verification) or refused by access control."""

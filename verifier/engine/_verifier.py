@@ -142,6 +142,12 @@ class Verifier:
             meter_provider=telemetry.meter_provider if telemetry is not None else None,
         )
 
+    @property
+    def pseudonymiser(self) -> Pseudonymiser:
+        """The keyed hash subjects are recorded under (the server tags unregistered
+        callers' names with it too)."""
+        return self._pseudonymiser
+
     def breaker_states(self) -> dict[str, str]:
         """Each department's circuit: ``closed``, ``open`` or ``half_open`` (always
         ``closed`` without a resilience policy), for health details."""

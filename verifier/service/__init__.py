@@ -7,6 +7,7 @@ types stay inside this package: callers use the library's models on both sides.
 
 from verifier.service._auth import (
     Authenticator,
+    AuthFailure,
     CertificateAuthenticator,
     LoopbackAuthenticator,
     TokenAuthenticator,
@@ -32,6 +33,7 @@ from verifier.service._servicer import SERVICE_NAME
 
 __all__ = [
     "SERVICE_NAME",
+    "AuthFailure",
     "Authenticator",
     "CertificateAuthenticator",
     "LoopbackAuthenticator",

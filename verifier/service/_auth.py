@@ -13,8 +13,9 @@
 
 A proven identity is final: neither the request's ``caller`` message nor metadata can
 replace it. A failure is UNAUTHENTICATED, logged with the peer's address and counted in
-``verifier.auth.failures``; it reaches no department and, naming no known system, is not
-an audit record.
+``verifier.auth.failures``; it reaches no department. Naming no known system, it is not an
+audit record of its own: the server counts failures per peer host and minute, by their
+``AuthFailure`` reason, into one ``unauthenticated`` record (``_unauthenticated``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeAlias
 
 import grpc
@@ -42,11 +44,31 @@ _NAME_PROPERTIES = ("x509_common_name", "peer_dns", "peer_uri")
 _LOOPBACK_PEERS = ("ipv4:127.", "ipv6:[::1]", "ipv6:[::ffff:127.", "unix:")
 
 
+class AuthFailure(StrEnum):
+    """Why a call was not authenticated: the reasons an unauthenticated record counts."""
+
+    NO_CLIENT_CERTIFICATE = "no_client_certificate"
+    CERTIFICATE_NAMES_NO_SYSTEM = "certificate_names_no_system"
+    CERTIFICATE_NAMES_SEVERAL_SYSTEMS = "certificate_names_several_systems"
+    SYSTEM_HOLDS_NO_RIGHTS = "system_holds_no_rights"
+    NO_BEARER_TOKEN = "no_bearer_token"  # noqa: S105 - a reason code, not a secret
+    UNKNOWN_BEARER_TOKEN = "unknown_bearer_token"  # noqa: S105 - a reason code
+    NOT_FROM_THIS_MACHINE = "not_from_this_machine"
+    CALLER_NOT_REGISTERED = "caller_not_registered"
+    """Development mode: the request's ``caller.system`` is not a registered system."""
+    OTHER = "other"
+    """Raised by an authenticator that gives no reason."""
+
+
 class Unauthenticated(VerifierError):
     """The caller could not be identified as a registered system (→ UNAUTHENTICATED).
 
     The message says what was missing, never what was presented (a token, a name).
     """
+
+    def __init__(self, message: str, reason: AuthFailure = AuthFailure.OTHER) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +87,10 @@ class CallAuthentication:
             return declared
         grant = self.registered.get(declared.system)
         if grant is None:
-            raise Unauthenticated("the request's caller.system is not a registered system")
+            raise Unauthenticated(
+                "the request's caller.system is not a registered system",
+                AuthFailure.CALLER_NOT_REGISTERED,
+            )
         return CallerIdentity(
             system=declared.system, department=grant.department or declared.department
         )
@@ -128,7 +153,9 @@ class CertificateAuthenticator(Authenticator):
     def _authenticate(self, context: _Context) -> CallAuthentication:
         properties = context.auth_context()
         if properties.get("transport_security_type") != [b"ssl"]:
-            raise Unauthenticated("a client certificate is required (mutual TLS)")
+            raise Unauthenticated(
+                "a client certificate is required (mutual TLS)", AuthFailure.NO_CLIENT_CERTIFICATE
+            )
         # The subject CN and the DNS and URI subjectAltNames, each under its own key: grpc's
         # x509_subject_alternative_name mixes every kind (an IP or e-mail SAN must never
         # pass for a system name), and peer_identities() switches between SANs and the CN.
@@ -139,13 +166,22 @@ class CertificateAuthenticator(Authenticator):
         }
         systems = {self._systems[name] for name in names if name in self._systems}
         if not systems:
-            raise Unauthenticated("the client certificate names no registered system")
+            raise Unauthenticated(
+                "the client certificate names no registered system",
+                AuthFailure.CERTIFICATE_NAMES_NO_SYSTEM,
+            )
         if len(systems) > 1:
-            raise Unauthenticated("the client certificate names more than one registered system")
+            raise Unauthenticated(
+                "the client certificate names more than one registered system",
+                AuthFailure.CERTIFICATE_NAMES_SEVERAL_SYSTEMS,
+            )
         [system] = systems
         grant = self._grants.get(system)
         if grant is None:  # pragma: no cover - the configuration maps names only to grants
-            raise Unauthenticated("the client certificate's system holds no rights")
+            raise Unauthenticated(
+                "the client certificate's system holds no rights",
+                AuthFailure.SYSTEM_HOLDS_NO_RIGHTS,
+            )
         return CallAuthentication(_identity(system, grant))
 
 
@@ -174,14 +210,19 @@ class TokenAuthenticator(Authenticator):
                 if scheme.lower() == "bearer" and credential.strip():
                     token = credential.strip()
         if token is None:
-            raise Unauthenticated("a bearer token is required (authorization metadata)")
+            raise Unauthenticated(
+                "a bearer token is required (authorization metadata)", AuthFailure.NO_BEARER_TOKEN
+            )
         digest = hashlib.sha256(token.encode("utf-8")).digest()
         found = None
         for expected, system in self._hashes:  # every hash compared: no early exit to time
             if hmac.compare_digest(digest, expected):
                 found = system
         if found is None or found not in self._grants:
-            raise Unauthenticated("the bearer token belongs to no registered system")
+            raise Unauthenticated(
+                "the bearer token belongs to no registered system",
+                AuthFailure.UNKNOWN_BEARER_TOKEN,
+            )
         return CallAuthentication(_identity(found, self._grants[found]))
 
 
@@ -203,7 +244,10 @@ class LoopbackAuthenticator(Authenticator):
 
     def _authenticate(self, context: _Context) -> CallAuthentication:
         if not context.peer().startswith(_LOOPBACK_PEERS):
-            raise Unauthenticated("development mode accepts calls from this machine only")
+            raise Unauthenticated(
+                "development mode accepts calls from this machine only",
+                AuthFailure.NOT_FROM_THIS_MACHINE,
+            )
         return CallAuthentication(None, self._grants)
 
 

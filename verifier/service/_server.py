@@ -5,7 +5,7 @@ create_server   the server with the verification, health and reflection services
 mark_serving    says the verifier is started (then the server's health follows whether
                 the audit sink writes, and each department's its circuit breaker);
 graceful_shutdown  health NOT_SERVING → finish in-flight calls (within ``grace``) →
-                close the verifier;
+                write the unauthenticated calls counted → close the verifier;
 serve           all of the above, with SIGTERM / SIGINT starting the shutdown.
 """
 
@@ -31,6 +31,7 @@ from verifier.service._auth import Authenticator
 from verifier.service._generated.v1 import verification_pb2 as pb
 from verifier.service._options import ServerOptions
 from verifier.service._servicer import SERVICE_NAME, VerificationServicer, lenient_parser
+from verifier.service._unauthenticated import UnauthenticatedAttempts
 
 DEFAULT_ADDRESS = "127.0.0.1:0"
 DEFAULT_OPTIONS = ServerOptions()
@@ -150,6 +151,10 @@ class _ServerHealth:
 # The health of each server create_server made, so that mark_serving and graceful_shutdown
 # can reach it knowing only the server.
 _health_of: weakref.WeakKeyDictionary[grpc.aio.Server, _ServerHealth] = weakref.WeakKeyDictionary()
+# And its count of unauthenticated calls, which graceful_shutdown writes to the audit log.
+_unauthenticated_of: weakref.WeakKeyDictionary[grpc.aio.Server, UnauthenticatedAttempts] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def create_server(
@@ -203,15 +208,14 @@ async def create_server(
             "Verifications refused with RESOURCE_EXHAUSTED by admission control",
         ),
     )
-    _add_servicer(
-        VerificationServicer(
-            verifier,
-            batch_in_flight=options.batch_in_flight,
-            admission=admission,
-            authenticator=authenticator,
-        ),
-        server,
+    servicer = VerificationServicer(
+        verifier,
+        batch_in_flight=options.batch_in_flight,
+        admission=admission,
+        authenticator=authenticator,
     )
+    _add_servicer(servicer, server)
+    _unauthenticated_of[server] = servicer.unauthenticated
     health = _ServerHealth(health_aio.HealthServicer(), verifier)
     for service in (*_HEALTH_SERVICES, *health.departments()):
         await health.servicer.set(service, _NOT_SERVING)
@@ -248,6 +252,9 @@ async def graceful_shutdown(
     try:
         await server.stop(grace)
     finally:
+        unauthenticated = _unauthenticated_of.pop(server, None)
+        if unauthenticated is not None:  # before the audit log closes with the verifier
+            await unauthenticated.aclose()
         await verifier.aclose()
 
 

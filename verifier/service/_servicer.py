@@ -45,6 +45,7 @@ from verifier.service._batch import BatchTooLarge, bounded_as_completed
 from verifier.service._description import describe_service_item
 from verifier.service._generated.v1 import verification_pb2 as pb
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
+from verifier.service._unauthenticated import UnauthenticatedAttempts
 from verifier.telemetry import extract_trace_context
 
 logger = logging.getLogger("verifier.service")
@@ -198,9 +199,11 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
     ) -> None:
         """``admission``: bounds the verifications running at once (default: unbounded).
         ``authenticator``: identifies each call's system (default: development mode, the
-        request's caller from loopback peers)."""
+        request's caller from loopback peers). Refused calls are counted into the audit
+        log (``unauthenticated``; written per minute, and by ``aclose``)."""
         self._verifier = verifier
         self._authenticator = authenticator or LoopbackAuthenticator()
+        self.unauthenticated = UnauthenticatedAttempts(verifier.audit, verifier.pseudonymiser)
         self._batch_in_flight = batch_in_flight
         self._admission = admission
         # Items are fixed for the verifier's life: describe them once, at start-up.
@@ -212,6 +215,13 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             service_items=[self._items[name] for name in sorted(self._items)]
         )
 
+    def _authenticate(self, context: _Context) -> CallAuthentication:
+        try:
+            return self._authenticator.authenticate(context)
+        except Unauthenticated as error:
+            self.unauthenticated.note(context.peer(), error.reason)
+            raise
+
     async def _verify(
         self, request: pb.VerifyRequest, context: _Context, call: CallAuthentication
     ) -> pb.VerifyResponse:
@@ -220,6 +230,7 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             caller = call.admit(declared)
         except Unauthenticated as error:
             self._authenticator.refused(context, error)
+            self.unauthenticated.note(context.peer(), error.reason, declared.system)
             raise
         # A service hall's trace continues into ours (W3C traceparent / tracestate). The
         # context only parents our spans: it identifies no one and authorises nothing.
@@ -245,7 +256,7 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         async with _StatusOnError(context, "Verify"):
             # Who is asking comes first: an unknown caller learns nothing, not even whether
             # its request was well formed.
-            call = self._authenticator.authenticate(context)
+            call = self._authenticate(context)
             if isinstance(request, Undecodable):
                 raise InvalidApplication([_UNDECODABLE_VIOLATION])
             return await self._verify(request, context, call)
@@ -256,7 +267,7 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         context: _Context,
     ) -> AsyncIterator[pb.VerifyBatchResponse]:
         try:
-            call = self._authenticator.authenticate(context)
+            call = self._authenticate(context)
         except Unauthenticated as error:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, f"unauthenticated: {error}")
 
@@ -286,7 +297,7 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         self, request: pb.ListServiceItemsRequest | Undecodable, context: _Context
     ) -> pb.ListServiceItemsResponse:
         async with _StatusOnError(context, "ListServiceItems"):
-            self._authenticator.authenticate(context)
+            self._authenticate(context)
             if isinstance(request, Undecodable):
                 raise InvalidApplication([_UNDECODABLE_VIOLATION])
         return self._listing
@@ -295,7 +306,7 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         self, request: pb.DescribeServiceItemRequest | Undecodable, context: _Context
     ) -> pb.DescribeServiceItemResponse:
         async with _StatusOnError(context, "DescribeServiceItem"):
-            self._authenticator.authenticate(context)
+            self._authenticate(context)
             if isinstance(request, Undecodable):
                 raise InvalidApplication([_UNDECODABLE_VIOLATION])
             item = self._items.get(request.service_item)
