@@ -12,7 +12,7 @@ from adapters.demo_city import DemoCityManifest, generate_demo_city
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import ChainedAuditLog, Pseudonymiser, load_or_create_signing_key
 from verifier.catalogue import load_catalogue
-from verifier.engine import Verifier
+from verifier.engine import ResiliencePolicy, Verifier
 from verifier.rules import load_service_items
 
 
@@ -27,6 +27,7 @@ def make_test_verifier(tmp_path: Path) -> MakeVerifier:
         audit_dir: Path | None = None,
         *,
         timeout: float = 2.0,
+        resilience: ResiliencePolicy | None = None,
     ) -> Verifier:
         directory = audit_dir or tmp_path / "audit"
         return Verifier(
@@ -36,6 +37,7 @@ def make_test_verifier(tmp_path: Path) -> MakeVerifier:
             audit=ChainedAuditLog(directory, load_or_create_signing_key(directory)),
             pseudonymiser=Pseudonymiser(TEST_PSEUDONYM_KEY),
             default_timeout=timeout,
+            resilience=resilience,
         )
 
     return make

@@ -23,6 +23,7 @@ from verifier.audit._record import (
     AuditRecord,
     RefusalRecord,
     audit_record_for,
+    cancelled_record_for,
     refusal_record_for,
 )
 from verifier.audit._sink import AuditSink
@@ -48,6 +49,7 @@ __all__ = [
     "Pseudonymiser",
     "RefusalRecord",
     "audit_record_for",
+    "cancelled_record_for",
     "generate_signing_key_files",
     "load_or_create_key",
     "load_or_create_signing_key",
