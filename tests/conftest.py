@@ -12,7 +12,7 @@ from adapters.demo_city import DemoCityManifest, generate_demo_city
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import ChainedAuditLog, Pseudonymiser, load_or_create_signing_key
 from verifier.catalogue import load_catalogue
-from verifier.engine import CachePolicy, Verifier
+from verifier.engine import CachePolicy, ResiliencePolicy, Verifier
 from verifier.rules import load_service_items
 
 
@@ -28,6 +28,7 @@ def make_test_verifier(tmp_path: Path) -> MakeVerifier:
         *,
         timeout: float = 2.0,
         cache: CachePolicy | None = None,
+        resilience: ResiliencePolicy | None = None,
     ) -> Verifier:
         directory = audit_dir or tmp_path / "audit"
         return Verifier(
@@ -38,6 +39,7 @@ def make_test_verifier(tmp_path: Path) -> MakeVerifier:
             pseudonymiser=Pseudonymiser(TEST_PSEUDONYM_KEY),
             default_timeout=timeout,
             cache=cache,
+            resilience=resilience,
         )
 
     return make

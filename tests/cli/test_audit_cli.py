@@ -7,21 +7,21 @@ import json
 import shutil
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from support import TEST_PSEUDONYM_KEY
+from support import SCHOOL_PLACE_ACCESS, TEST_PSEUDONYM_KEY, resident_id
 
 import verifier
 from adapters.demo_city import DemoCityManifest
-from verifier.audit import Pseudonymiser, generate_signing_key_files
+from verifier.audit import Pseudonymiser, cancelled_record_for, generate_signing_key_files
 from verifier.cli import main
 from verifier.cli._audit_report import LatencyHistogram
 from verifier.cli._audit_source import Period, moment
-from verifier.cli._audit_text import clean
+from verifier.cli._audit_text import clean, query_cells
 
 PSEUDONYMS = Pseudonymiser(TEST_PSEUDONYM_KEY)
 REPEATED = "first_home_local_buyer"
@@ -344,3 +344,38 @@ def test_control_characters_from_callers_cannot_reach_the_terminal() -> None:
     assert clean("clerk\x1b[2J\nforged line") == "clerk\\x1b[2J\\nforged line"
     assert clean("《义务教育法》") == "《义务教育法》"
     assert clean(None) == "-"
+
+
+def test_a_cancelled_verification_shows_as_cancelled_with_its_reads() -> None:
+    application = verifier.parse_application(
+        {
+            "service_item": "school_place",
+            "subjects": [{"role": "guardian", "id": resident_id("44030519850312201")}],
+            "parameters": {"district": "440305"},
+            **SCHOOL_PLACE_ACCESS,
+        }
+    )
+    calls = [
+        verifier.DepartmentCall(
+            department="household",
+            outcome=verifier.CallOutcome.CANCELLED,
+            duration_ms=120.0,
+            facts=("guardian_household",),
+            attempts=1,
+        )
+    ]
+    record = cancelled_record_for(
+        "r-1",
+        application,
+        "2026.1",
+        date(2026, 8, 31),
+        verifier.CallerIdentity(system="service-hall"),
+        calls,
+        PSEUDONYMS,
+        datetime(2026, 8, 31, 1, tzinfo=UTC),
+        130.0,
+    )
+    assert record.decision is None
+    assert record.facts == ()
+    assert [(c.outcome, c.attempts) for c in record.department_calls] == [("CANCELLED", 1)]
+    assert "CANCELLED" in query_cells(record)

@@ -13,6 +13,7 @@ from service_support import Served, StartServer
 from support import MakeVerifier
 
 from verifier.adapter import DepartmentAdapter
+from verifier.engine import ResiliencePolicy
 from verifier.service import ServerOptions, create_server, mark_serving
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 
@@ -30,10 +31,14 @@ async def start_server(
         adapters: Mapping[str, DepartmentAdapter] | None = None,
         *,
         verifier_timeout: float = 2.0,
+        resilience: ResiliencePolicy | None = None,
         **options: Any,
     ) -> Served:
         verifier = make_test_verifier(
-            adapters, tmp_path / f"audit-{next(numbers)}", timeout=verifier_timeout
+            adapters,
+            tmp_path / f"audit-{next(numbers)}",
+            timeout=verifier_timeout,
+            resilience=resilience,
         )
         server, port = await create_server(verifier, options=ServerOptions(**options))
         await server.start()

@@ -26,6 +26,7 @@ from verifier.audit._record import (
     RefusalRecord,
     UnauthenticatedRecord,
     audit_record_for,
+    cancelled_record_for,
     refusal_record_for,
 )
 from verifier.audit._sink import AuditSink
@@ -61,6 +62,7 @@ __all__ = [
     "Witness",
     "WitnessError",
     "audit_record_for",
+    "cancelled_record_for",
     "generate_signing_key_files",
     "load_or_create_key",
     "load_or_create_signing_key",

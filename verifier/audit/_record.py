@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,7 @@ from verifier.model import (
     CallerIdentity,
     CallOutcome,
     DecisionOutcome,
+    DepartmentCall,
     FactStatus,
     FactValue,
     UnknownReason,
@@ -91,7 +92,11 @@ class AuditRecord(BaseModel):
     reference_date: date
     subjects: tuple[AuditedSubject, ...]
     facts: tuple[AuditedFact, ...]
-    decision: DecisionOutcome
+    decision: DecisionOutcome | None
+    """None: no answer was given — the verification was cancelled (by its caller, or its
+    deadline) after departments were asked. ``department_calls`` then says how far each got
+    (CANCELLED, or how it ended) and how many reads it made; ``facts`` is empty, since
+    nothing was disclosed."""
     score: float | None
     department_calls: tuple[AuditedCall, ...]
     duration_ms: float
@@ -209,16 +214,9 @@ def refusal_record_for(
         request_id=request_id,
         trace_id=trace_id,
         time=time,
-        caller_system=caller.system,
-        caller_department=caller.department,
-        operator=application.operator,
         service_item=application.service_item,
         item_version=item_version,
-        purpose=application.purpose,
-        legal_basis=application.legal_basis,
-        consent_reference=application.consent_reference,
-        case_number=application.case_number,
-        subjects=audited_subjects(application, pseudonymiser),
+        **_request_fields(application, caller, pseudonymiser),
         refusals=tuple(
             AuditedRefusal(
                 rule=refusal.rule,
@@ -241,7 +239,6 @@ def audit_record_for(
     time: datetime,
     trace_id: str | None = None,
 ) -> AuditRecord:
-    subjects = audited_subjects(application, pseudonymiser)
     calls_by_department = {call.department: call for call in result.department_calls}
     facts = tuple(
         AuditedFact(
@@ -261,33 +258,75 @@ def audit_record_for(
         )
         for fact in result.facts
     )
-    calls = tuple(
+    return AuditRecord(
+        request_id=result.request_id,
+        trace_id=trace_id,
+        time=time,
+        service_item=result.service_item,
+        item_version=result.item_version,
+        **_request_fields(application, caller, pseudonymiser),
+        reference_date=result.reference_date,
+        facts=facts,
+        decision=result.decision.outcome,
+        score=result.decision.score,
+        department_calls=_audited_calls(result.department_calls),
+        duration_ms=result.duration_ms,
+    )
+
+
+def cancelled_record_for(
+    request_id: str,
+    application: Application,
+    item_version: str,
+    reference_date: date,
+    caller: CallerIdentity,
+    calls: Sequence[DepartmentCall],
+    pseudonymiser: Pseudonymiser,
+    time: datetime,
+    duration_ms: float,
+    trace_id: str | None = None,
+) -> AuditRecord:
+    """The record of a verification cancelled after departments were asked: every read it
+    caused shows in ``calls``, though no answer (no fact, no decision) was given."""
+    return AuditRecord(
+        request_id=request_id,
+        trace_id=trace_id,
+        time=time,
+        service_item=application.service_item,
+        item_version=item_version,
+        **_request_fields(application, caller, pseudonymiser),
+        reference_date=reference_date,
+        facts=(),
+        decision=None,
+        score=None,
+        department_calls=_audited_calls(calls),
+        duration_ms=duration_ms,
+    )
+
+
+def _request_fields(
+    application: Application, caller: CallerIdentity, pseudonymiser: Pseudonymiser
+) -> dict[str, Any]:
+    """Who asked about whom, and why: the same in every kind of record."""
+    return {
+        "caller_system": caller.system,
+        "caller_department": caller.department,
+        "operator": application.operator,
+        "purpose": application.purpose,
+        "legal_basis": application.legal_basis,
+        "consent_reference": application.consent_reference,
+        "case_number": application.case_number,
+        "subjects": audited_subjects(application, pseudonymiser),
+    }
+
+
+def _audited_calls(calls: Sequence[DepartmentCall]) -> tuple[AuditedCall, ...]:
+    return tuple(
         AuditedCall(
             department=c.department,
             outcome=c.outcome,
             duration_ms=c.duration_ms,
             attempts=c.attempts,
         )
-        for c in result.department_calls
-    )
-    return AuditRecord(
-        request_id=result.request_id,
-        trace_id=trace_id,
-        time=time,
-        caller_system=caller.system,
-        caller_department=caller.department,
-        operator=application.operator,
-        service_item=result.service_item,
-        item_version=result.item_version,
-        purpose=application.purpose,
-        legal_basis=application.legal_basis,
-        consent_reference=application.consent_reference,
-        case_number=application.case_number,
-        reference_date=result.reference_date,
-        subjects=subjects,
-        facts=facts,
-        decision=result.decision.outcome,
-        score=result.decision.score,
-        department_calls=calls,
-        duration_ms=result.duration_ms,
+        for c in calls
     )

@@ -16,7 +16,7 @@ from typing import Any
 from verifier.audit import AlertRecord, AuditRecord, RefusalRecord, UnauthenticatedRecord
 from verifier.catalogue import Catalogue
 from verifier.cli._audit_source import Period
-from verifier.cli._audit_text import table
+from verifier.cli._audit_text import decision_text, table
 from verifier.model import CallOutcome, DecisionOutcome, FactStatus
 
 _BUCKET_GROWTH = 1.01
@@ -154,7 +154,7 @@ class SharingReport:
 
     def _add_verification(self, record: AuditRecord) -> None:
         self.verifications += 1
-        self.by_item[record.service_item][record.decision] += 1
+        self.by_item[record.service_item][decision_text(record)] += 1
         documents: set[str] = set()  # one verification spares a document once
         for fact in record.facts:
             department = self.departments[fact.department]

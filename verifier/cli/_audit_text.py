@@ -32,6 +32,8 @@ def clean(value: object) -> str:
 
 
 REFUSED = "REFUSED"
+CANCELLED = "CANCELLED"
+"""Shown for a verification cancelled after departments were asked: it has no decision."""
 """What a refused request shows where a verification shows its decision."""
 NOTHING_READ = "none: refused by access control before any department was asked"
 
@@ -63,7 +65,12 @@ def outcome_text(record: Request) -> str:
     """A verification's decision, or ``REFUSED (rule, …)``."""
     if isinstance(record, RefusalRecord):
         return f"{REFUSED} ({refusal_rules(record)})"
-    return str(record.decision)
+    return decision_text(record)
+
+
+def decision_text(record: AuditRecord) -> str:
+    """The decision, or CANCELLED for a verification that ended without one."""
+    return CANCELLED if record.decision is None else str(record.decision)
 
 
 def refused_fact_text(refusal: AuditedRefusal) -> str:
@@ -158,7 +165,7 @@ def render_verification(located: Located, directory: Path) -> str:
             ("consent", clean(record.consent_reference)),
             ("case number", clean(record.case_number)),
             ("trace id", clean(record.trace_id)),
-            ("decision", f"{record.decision}{score}"),
+            ("decision", f"{decision_text(record)}{score}"),
             ("duration", f"{record.duration_ms:.1f} ms"),
         ]
     )
@@ -234,7 +241,7 @@ def render_access(
     """One access in a citizen's statement: who, when, why, and what was read about them."""
     lines = [
         f"{local_time(record.time)}  {clean(record.service_item)} v{clean(record.item_version)}"
-        f"  decision {record.decision}  (request {clean(record.request_id)})"
+        f"  decision {decision_text(record)}  (request {clean(record.request_id)})"
     ]
     read = [f"{clean(f.name)} ({clean(f.department)}): {fact_result_text(f)}" for f in facts] or [
         "none"

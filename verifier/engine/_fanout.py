@@ -8,6 +8,11 @@ hedging: ``verifier.engine._resilience``) under the deadline minus a margin — 
 resilience off too, as a disabled policy (``ResiliencePolicy.disabled``), so that a call is
 judged one way whatever the configuration. The fan-out's own deadline stays the backstop.
 
+If the verification is cancelled meanwhile (its caller gave up, or its deadline ended the
+RPC), the calls are cancelled and the cancellation goes on; the ``CallLedger`` passed in
+says how far each call got (answered, or CANCELLED after so many backend calls), so the
+engine can record the reads the cancelled verification caused.
+
 Each call runs with its own ``department <name>`` span current, so a backend that speaks
 HTTP can pass the trace on (``verifier.telemetry.inject_trace_headers``). The span is ended
 by the engine once the call's outcome is judged, with the time the call really ended.
@@ -17,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from opentelemetry import trace
@@ -28,8 +34,9 @@ from opentelemetry.trace import Span
 from verifier.adapter import DepartmentAdapter, DepartmentAnswer
 from verifier.engine._planner import DepartmentPlan
 from verifier.engine._resilience import Resilience
+from verifier.engine._resilience_call import CallState
 from verifier.engine._telemetry import EngineTelemetry
-from verifier.model import CallOutcome, UnknownReason
+from verifier.model import CallOutcome, DepartmentCall, UnknownReason
 
 logger = logging.getLogger("verifier.engine")
 
@@ -56,16 +63,67 @@ class DepartmentOutcome:
     ended_ns: int | None = None
 
 
+class CallLedger:
+    """How far one verification's department calls got, for the audit record of a
+    verification cancelled after departments were asked."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        """Whether any department call was started."""
+        self.plans: Sequence[DepartmentPlan] = ()
+        self.outcomes: dict[int, DepartmentOutcome] = {}
+        """The calls that ended, by their plan's index."""
+        self._states: dict[int, CallState] = {}
+        self._started = time.perf_counter()
+
+    def calls(self) -> tuple[DepartmentCall, ...]:
+        """Every planned call: how it ended if it did, else CANCELLED with the backend
+        calls it had made."""
+        elapsed_ms = round((time.perf_counter() - self._started) * 1000, 3)
+        calls = []
+        for index, plan in enumerate(self.plans):
+            facts = tuple(fact.name for fact in plan.facts)
+            outcome = self.outcomes.get(index)
+            if outcome is None:
+                state = self._states.get(index)
+                attempts = 0 if state is None else state.attempts
+                call = DepartmentCall(
+                    department=plan.department,
+                    outcome=CallOutcome.CANCELLED,
+                    duration_ms=elapsed_ms,
+                    facts=facts,
+                    attempts=attempts,
+                )
+            else:
+                call = DepartmentCall(
+                    department=plan.department,
+                    outcome=outcome.outcome,
+                    duration_ms=round(outcome.duration_ms, 3),
+                    facts=facts,
+                    attempts=outcome.attempts,
+                )
+            calls.append(call)
+        return tuple(calls)
+
+    def seen(self, index: int) -> Callable[[CallState], None]:
+        """What the call of plan ``index`` is given to show the state counting its backend
+        calls."""
+        return functools.partial(self._states.__setitem__, index)
+
+
 async def call_departments(
     plans: Sequence[DepartmentPlan],
     adapters: Mapping[str, DepartmentAdapter],
     deadline: float,
     telemetry: EngineTelemetry,
     resilience: Resilience,
+    ledger: CallLedger | None = None,
 ) -> list[DepartmentOutcome]:
     """Run one call per department; ``deadline`` is an absolute ``loop.time()``."""
     loop = asyncio.get_running_loop()
-    outcomes: dict[int, DepartmentOutcome] = {}
+    ledger = ledger or CallLedger()
+    ledger.plans = plans
+    outcomes = ledger.outcomes
     tasks: dict[asyncio.Task[DepartmentOutcome], int] = {}
     spans = [telemetry.department_span(plan) for plan in plans]
     started = time.perf_counter()
@@ -76,14 +134,19 @@ async def call_departments(
                 plan, CallOutcome.NO_ADAPTER, 0.0, attempts=0, span=spans[index]
             )
         else:
-            call = _guarded_call(resilience, adapter, plan, spans[index], deadline)
+            seen = ledger.seen(index)
+            call = _guarded_call(resilience, adapter, plan, spans[index], deadline, seen)
             tasks[asyncio.ensure_future(call)] = index
     if tasks:
+        ledger.asked = True
         try:
             done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
         except asyncio.CancelledError:
             # The caller gave up (e.g. its RPC was cancelled): leave nothing running.
             await _cancel(set(tasks))
+            for task, index in tasks.items():
+                if task.done() and not task.cancelled():
+                    outcomes[index] = task.result()  # it answered before the cancellation
             for span in spans:
                 telemetry.department_abandoned(span)
             raise
@@ -105,10 +168,11 @@ async def _guarded_call(
     plan: DepartmentPlan,
     span: Span,
     deadline: float,
+    seen: Callable[[CallState], None],
 ) -> DepartmentOutcome:
     started = time.perf_counter()
     with _current(span):
-        report, made_the_call = await resilience.call(adapter, plan.query, deadline)
+        report, made_the_call = await resilience.call(adapter, plan.query, deadline, seen)
     duration_ms = (time.perf_counter() - started) * 1000
     return DepartmentOutcome(
         plan,

@@ -24,7 +24,7 @@ import functools
 import logging
 import time
 import weakref
-from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Iterator
 from typing import Any, Generic, TypeVar, cast
 
 from opentelemetry import metrics
@@ -244,18 +244,27 @@ class Resilience:
         loop.call_later(self.guards[department].policy.breaker.open_seconds, lambda: breaker.state)
 
     async def call(
-        self, adapter: DepartmentAdapter, query: DepartmentQuery, deadline: float
+        self,
+        adapter: DepartmentAdapter,
+        query: DepartmentQuery,
+        deadline: float,
+        seen: Callable[[CallState], None] | None = None,
     ) -> tuple[CallReport, bool]:
         """One department call under the pipeline; ``deadline`` is the request's department
         deadline (``loop.time()``). Also says whether this caller made the backend call
-        (False: it shared another's)."""
+        (False: it shared another's). ``seen`` is given the state that counts this caller's
+        backend calls, if it makes them (for the record of a cancelled verification)."""
         guard = self.guards[query.department]
         end = deadline - guard.policy.deadline_margin_ms / 1000
+
+        def run(state: CallState) -> Awaitable[CallReport]:
+            if seen is not None:
+                seen(state)
+            return guard.run(adapter, query, state)
+
         if not guard.policy.coalescing:
-            return await guard.run(adapter, query, CallState(end)), True
-        return await self.coalescer.join(
-            query_key(query), end, lambda state: guard.run(adapter, query, state), guard.inline
-        )
+            return await run(CallState(end)), True
+        return await self.coalescer.join(query_key(query), end, run, guard.inline)
 
 
 class _Resumed(Generic[T]):

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from verifier._errors import (
     AccessDenied,
-    AuditUnavailable,
     CatalogueError,
     InvalidApplication,
     Refusal,
@@ -24,20 +23,20 @@ from verifier._errors import (
 from verifier.access import AccessPolicy, authorise
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import (
-    AlertRecord,
     AuditRecord,
     AuditSink,
     HighRiskMonitor,
     Pseudonymiser,
-    RefusalRecord,
     audit_record_for,
+    cancelled_record_for,
     refusal_record_for,
 )
 from verifier.catalogue import Catalogue
-from verifier.engine._audit_health import AuditHealth, AuditWatcher
+from verifier.engine._audit_health import AuditWatcher
+from verifier.engine._audit_trail import AuditTrail
 from verifier.engine._cache import CachePolicy, FactCacheStage
 from verifier.engine._facts import fact_results
-from verifier.engine._fanout import DepartmentOutcome, call_departments
+from verifier.engine._fanout import CallLedger, DepartmentOutcome, call_departments
 from verifier.engine._planner import plan_departments
 from verifier.engine._register import register_checks
 from verifier.engine._resilience import Resilience
@@ -129,10 +128,9 @@ class Verifier:
         self._today = today
         self._providers = telemetry
         self._telemetry = EngineTelemetry(telemetry, pseudonymiser.pseudonym)
-        self._alerts = alerts
+        self._trail = AuditTrail(audit, alerts, self._telemetry)
         self.access = access
         self._cache = FactCacheStage(cache, clock) if cache is not None else None
-        self._audit_health = AuditHealth()
         # Department calls go through retries, breakers, bulkheads and coalescing only if
         # ``resilience`` is given (build_verifier gives it unless configured off); else
         # one call each — through the same pipeline, with every part disabled.
@@ -163,23 +161,17 @@ class Verifier:
     def audit_writable(self) -> bool:
         """Whether the audit sink's last write (or probe) succeeded: while it is False
         every verification is refused (no audit, no answer)."""
-        return self._audit_health.writable
+        return self._trail.health.writable
 
     def watch_audit(self, watcher: AuditWatcher) -> Callable[[], None]:
         """Call ``watcher(writable)`` each time ``audit_writable`` changes, until the
         returned function is called (for health)."""
-        return self._audit_health.watch(watcher)
+        return self._trail.watch(watcher)
 
     async def probe_audit(self) -> bool:
         """Ask the audit sink whether it could write now (``AuditSink.probe``, which writes
         no record); updates and returns ``audit_writable``."""
-        try:
-            await self.audit.probe()
-        except Exception:  # the sink's own log says why; health only needs the outcome
-            self._audit_health.observed(False)
-        else:
-            self._audit_health.observed(True)
-        return self._audit_health.writable
+        return await self._trail.probe()
 
     async def start(self) -> None:
         await asyncio.gather(*(adapter.start() for adapter in self.adapters.values()))
@@ -188,7 +180,7 @@ class Verifier:
         await asyncio.gather(
             *(adapter.aclose() for adapter in self.adapters.values()), return_exceptions=True
         )
-        await self.audit.aclose()
+        await self._trail.aclose()
         if self._cache is not None:
             await self._cache.aclose()
         if self._providers is not None:
@@ -259,14 +251,37 @@ class Verifier:
             to_fetch = cached.misses
         plans = plan_departments(to_fetch, reference_date)
 
-        outcomes = await call_departments(
-            plans, self.adapters, department_deadline, self._telemetry, self._resilience
-        )
-        facts, calls = self._judge(outcomes, item)
-        if self._cache is not None and cached is not None:
-            facts, calls = await self._cache.settle(
-                cached, to_fetch, facts, calls, item.rule_version
+        ledger = CallLedger()
+        try:
+            outcomes = await call_departments(
+                plans,
+                self.adapters,
+                department_deadline,
+                self._telemetry,
+                self._resilience,
+                ledger,
             )
+            facts, calls = self._judge(outcomes, item)
+            if self._cache is not None and cached is not None:
+                facts, calls = await self._cache.settle(
+                    cached, to_fetch, facts, calls, item.rule_version
+                )
+        except asyncio.CancelledError:
+            if ledger.asked:
+                record = cancelled_record_for(
+                    started.request_id,
+                    application,
+                    item.version,
+                    reference_date,
+                    started.caller,
+                    ledger.calls(),
+                    self._pseudonymiser,
+                    self._clock(),
+                    round((time.perf_counter() - begun) * 1000, 3),
+                    trace_id=span.trace_id(),
+                )
+                await self._trail.append_despite_cancellation(record)
+            raise
         facts = checks.rejudge(facts, self.catalogue)
         result = self._result(
             started.request_id, item, application, reference_date, facts, calls, begun
@@ -296,8 +311,8 @@ class Verifier:
             self._clock(),
             trace_id=span.trace_id(),
         )
-        await self._append(record)
-        await self._write_alerts(
+        await self._trail.append(record)
+        await self._trail.write_alerts(
             lambda monitor: monitor.observe_refusal(record.caller_system, record.time)
         )
         raise AccessDenied(refusals)
@@ -380,50 +395,16 @@ class Verifier:
             self._clock(),
             trace_id=trace_id,
         )
-        await self._append(record)
+        await self._trail.append(record)
         return record
-
-    async def _append(self, record: AuditRecord | AlertRecord | RefusalRecord) -> None:
-        try:
-            await self.audit.append(record)
-        except AuditUnavailable:
-            self._audit_health.observed(False)
-            raise
-        except Exception as exc:  # any sink failure means no durable record: no answer
-            self._audit_health.observed(False)
-            raise AuditUnavailable(f"audit sink failed: {type(exc).__name__}") from None
-        self._audit_health.observed(True)
 
     async def _raise_alerts(self, record: AuditRecord) -> None:
         """Write the high-risk alerts this verification triggers."""
-        await self._write_alerts(
+        await self._trail.write_alerts(
             lambda monitor: monitor.observe(
                 record.caller_system, [s.pseudonym for s in record.subjects], record.time
             )
         )
-
-    async def _write_alerts(self, observe: Callable[[HighRiskMonitor], list[AlertRecord]]) -> None:
-        """Write the alerts ``observe`` returns. The request is already audited, so a
-        failure here is logged and counted, never the caller's."""
-        if self._alerts is None:
-            return
-        try:
-            alerts = observe(self._alerts)
-        except Exception as exc:
-            logger.error("high-risk monitor failed: %s", type(exc).__name__)
-            return
-        for alert in alerts:
-            self._telemetry.alert_raised(alert)
-            try:
-                await self.audit.append(alert)
-            except Exception as exc:
-                logger.error(
-                    "alert %s about caller %s was not written: %s",
-                    alert.rule,
-                    alert.caller_system,
-                    type(exc).__name__,
-                )
-                self._telemetry.alert_unwritten(alert)
 
 
 def _item_order(item: ServiceItem) -> Callable[[FactResult], int]:

@@ -17,6 +17,9 @@ class CallOutcome(StrEnum):
     TIMEOUT = "TIMEOUT"
     INVALID_ANSWER = "INVALID_ANSWER"
     NO_ADAPTER = "NO_ADAPTER"
+    CANCELLED = "CANCELLED"
+    """The verification was cancelled (by its caller, or its deadline) while the department
+    was being asked: no answer came back to the caller. Audit records only."""
 
 
 class DepartmentCall(BaseModel):

@@ -59,6 +59,7 @@ class CallOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CALL_OUTCOME_TIMEOUT: _ClassVar[CallOutcome]
     CALL_OUTCOME_INVALID_ANSWER: _ClassVar[CallOutcome]
     CALL_OUTCOME_NO_ADAPTER: _ClassVar[CallOutcome]
+    CALL_OUTCOME_CANCELLED: _ClassVar[CallOutcome]
 
 class SharingClass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -108,6 +109,7 @@ CALL_OUTCOME_ERROR: CallOutcome
 CALL_OUTCOME_TIMEOUT: CallOutcome
 CALL_OUTCOME_INVALID_ANSWER: CallOutcome
 CALL_OUTCOME_NO_ADAPTER: CallOutcome
+CALL_OUTCOME_CANCELLED: CallOutcome
 SHARING_CLASS_UNSPECIFIED: SharingClass
 SHARING_CLASS_UNCONDITIONAL: SharingClass
 SHARING_CLASS_CONDITIONAL: SharingClass
