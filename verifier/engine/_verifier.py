@@ -121,7 +121,6 @@ class Verifier:
         self.catalogue = catalogue
         self.items = items
         self.adapters = dict(adapters)
-        self.audit = audit
         self._pseudonymiser = pseudonymiser
         self.default_timeout = default_timeout
         self._clock = clock
@@ -139,6 +138,16 @@ class Verifier:
             self.adapters,
             meter_provider=telemetry.meter_provider if telemetry is not None else None,
         )
+
+    @property
+    def audit(self) -> AuditSink:
+        """Where every record goes. Replaceable (an embedder capturing records, a benchmark
+        timing the engine without the disk): the engine's audit trail follows."""
+        return self._trail.sink
+
+    @audit.setter
+    def audit(self, sink: AuditSink) -> None:
+        self._trail.sink = sink
 
     @property
     def pseudonymiser(self) -> Pseudonymiser:
