@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
 import grpc
 import pytest
+from serve_support import STARTUP_SECONDS, Server
 
 from adapters.demo_city import generate_demo_city
 from verifier import Application, CallerIdentity, parse_application
@@ -26,48 +25,12 @@ WORKERS = 24
 SEED = 20260831
 # A system the default (development) configuration registers: loopback mode serves only those.
 CALLER = CallerIdentity(system="demo-service-hall")
-STARTUP_SECONDS = 30.0
 # Small files and frequent checkpoints, so kills also land around rotations and seals.
 SERVER_ENV = {"VERIFIER_AUDIT__MAX_FILE_BYTES": "65536", "VERIFIER_AUDIT__CHECKPOINT_EVERY": "25"}
 
 
-class Server:
-    """``verifier serve`` over the city in a child process, as an operator runs it."""
-
-    def __init__(self, process: asyncio.subprocess.Process, address: str) -> None:
-        self.process = process
-        self.address = address
-
-    @classmethod
-    async def start(cls, city: Path, log: Path) -> Server:
-        with log.open("ab") as stderr:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "verifier.cli", "serve", "--port", "0",
-                "--data-dir", str(city),
-                stdout=asyncio.subprocess.PIPE, stderr=stderr, env={**os.environ, **SERVER_ENV},
-            )  # fmt: skip
-        try:
-            address = await asyncio.wait_for(_listening_address(process), STARTUP_SECONDS)
-        except BaseException:
-            await cls(process, "").stop(signal.SIGKILL)
-            raise
-        return cls(process, address)
-
-    async def stop(self, sig: signal.Signals) -> int:
-        if self.process.returncode is None:
-            self.process.send_signal(sig)
-        assert self.process.stdout is not None
-        await self.process.stdout.read()
-        return await self.process.wait()
-
-
-async def _listening_address(process: asyncio.subprocess.Process) -> str:
-    assert process.stdout is not None
-    while line := await process.stdout.readline():
-        text = line.decode().strip()
-        if text.startswith("verifier listening on "):
-            return text.removeprefix("verifier listening on ")
-    raise AssertionError(f"the server exited with {await process.wait()} before listening")
+def server_args(city: Path) -> list[str]:
+    return ["--data-dir", str(city)]
 
 
 async def verify_until_refused(
@@ -108,7 +71,9 @@ async def test_kill_9_loses_no_answered_record(city: Path, tmp_path: Path) -> No
     servers: list[Server] = []
     try:
         for _ in range(ROUNDS):
-            servers.append(server := await Server.start(city, tmp_path / "server.log"))
+            servers.append(
+                server := await Server.start(server_args(city), tmp_path / "server.log", SERVER_ENV)
+            )
             flowing = asyncio.Event()
             seed = rng.randrange(1 << 30)
             load = asyncio.ensure_future(
@@ -120,7 +85,9 @@ async def test_kill_9_loses_no_answered_record(city: Path, tmp_path: Path) -> No
             await asyncio.wait_for(load, 30)
 
             # The restart repairs a torn tail, if the kill left one; then a clean stop.
-            servers.append(server := await Server.start(city, tmp_path / "server.log"))
+            servers.append(
+                server := await Server.start(server_args(city), tmp_path / "server.log", SERVER_ENV)
+            )
             async with VerifierClient.connect(server.address, caller=CALLER) as client:
                 for application in applications[:3]:
                     answered.append((await client.verify(application, timeout=5.0)).request_id)

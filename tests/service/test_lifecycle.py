@@ -12,11 +12,12 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from service_support import health_of, school_place_request, until
+from service_support import StartServer, health_of, school_place_request, until
 from support import ELIGIBLE_FACTS, MakeVerifier, mock_departments
 
 from verifier._errors import ConfigurationError
 from verifier.adapter import MockAdapter
+from verifier.audit import read_audit_entries
 from verifier.service import (
     SERVICE_NAME,
     ServerOptions,
@@ -190,3 +191,27 @@ async def test_an_address_it_cannot_listen_on_is_a_configuration_error(
     with pytest.raises(ConfigurationError, match=r"256\.0\.0\.1:1"):
         await asyncio.wait_for(serve(verifier, "256.0.0.1:1"), timeout=5)
     assert closed
+
+
+async def test_a_call_still_running_when_the_grace_is_up_gets_unavailable_not_cancelled(
+    start_server: StartServer,
+) -> None:
+    hung = MockAdapter("household", values=ELIGIBLE_FACTS["household"], hang=True)
+    served = await start_server(mock_departments(household=hung))
+    call = asyncio.ensure_future(served.stub.Verify(school_place_request(), timeout=30))
+    await until(lambda: hung.calls == 1)
+    await asyncio.wait_for(served.shut_down(grace=0.5), timeout=5)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await call
+    assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert "shutting down" in (refused.value.details() or "")
+    # The department read it caused is in the log all the same.
+    records = [
+        e.body for e in read_audit_entries(served.verifier.audit.directory) if e.type == "record"
+    ]  # type: ignore[attr-defined]
+    assert [
+        c["outcome"]
+        for r in records
+        for c in r["department_calls"]
+        if c["department"] == "household"
+    ] == ["CANCELLED"]

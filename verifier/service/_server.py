@@ -4,8 +4,9 @@ create_server   the server with the verification, health and reflection services
                 its limits, bound to an address — health NOT_SERVING until
 mark_serving    says the verifier is started (then the server's health follows whether
                 the audit sink writes, and each department's its circuit breaker);
-graceful_shutdown  health NOT_SERVING → finish in-flight calls (within ``grace``) →
-                write the unauthenticated calls counted → close the verifier;
+graceful_shutdown  health NOT_SERVING → drain: new verifications UNAVAILABLE, accepted
+                ones answered (within ``grace``; ``_drain``) → grpc stops → write the
+                unauthenticated calls counted → close the verifier;
 serve           all of the above, with SIGTERM / SIGINT starting the shutdown.
 """
 
@@ -28,6 +29,7 @@ from verifier._errors import ConfigurationError
 from verifier.engine import Verifier
 from verifier.service._admission import AdmissionControl
 from verifier.service._auth import Authenticator
+from verifier.service._drain import Drain
 from verifier.service._generated.v1 import verification_pb2 as pb
 from verifier.service._options import ServerOptions
 from verifier.service._servicer import SERVICE_NAME, VerificationServicer, lenient_parser
@@ -35,6 +37,8 @@ from verifier.service._unauthenticated import UnauthenticatedAttempts
 
 DEFAULT_ADDRESS = "127.0.0.1:0"
 DEFAULT_OPTIONS = ServerOptions()
+STOP_RESERVE_SECONDS = 1.0
+"""The end of the grace (at most a tenth of it) is kept for grpc's own stop, after the drain."""
 _HEALTH_SERVICES = ("", SERVICE_NAME)
 """Health is reported for the whole server ("") and for the verification service: SERVING
 while the audit sink writes, NOT_SERVING while it cannot (no audit, no answer: every
@@ -155,6 +159,7 @@ _health_of: weakref.WeakKeyDictionary[grpc.aio.Server, _ServerHealth] = weakref.
 _unauthenticated_of: weakref.WeakKeyDictionary[grpc.aio.Server, UnauthenticatedAttempts] = (
     weakref.WeakKeyDictionary()
 )
+_drain_of: weakref.WeakKeyDictionary[grpc.aio.Server, Drain] = weakref.WeakKeyDictionary()
 
 
 async def create_server(
@@ -208,11 +213,13 @@ async def create_server(
             "Verifications refused with RESOURCE_EXHAUSTED by admission control",
         ),
     )
+    drain = _drain_of[server] = Drain()
     servicer = VerificationServicer(
         verifier,
         batch_in_flight=options.batch_in_flight,
         admission=admission,
         authenticator=authenticator,
+        drain=drain,
     )
     _add_servicer(servicer, server)
     _unauthenticated_of[server] = servicer.unauthenticated
@@ -240,17 +247,25 @@ async def graceful_shutdown(
     *,
     grace: float = DEFAULT_OPTIONS.shutdown_grace_seconds,
 ) -> None:
-    """NOT_SERVING, refuse new calls, let in-flight ones finish (up to ``grace`` seconds,
-    then cancel them), and close the verifier.
+    """NOT_SERVING; refuse new verifications with UNAVAILABLE and answer those accepted
+    (``_drain``: those still running when ``grace`` is nearly up are refused with
+    UNAVAILABLE too, never CANCELLED); then stop grpc in what is left of ``grace``, and
+    close the verifier.
 
-    Open health Watch streams count as in flight: with watchers the drain lasts ``grace``.
+    Open health Watch streams count as in flight for grpc: with watchers the stop lasts
+    what is left of ``grace``.
     """
+    loop = asyncio.get_running_loop()
+    end = loop.time() + grace
     health = _health_of.get(server)
-    if health is not None:
-        await health.servicer.enter_graceful_shutdown()  # every status, departments included
-        await health.stop_following()
     try:
-        await server.stop(grace)
+        if health is not None:
+            await health.servicer.enter_graceful_shutdown()  # every status, departments too
+            await health.stop_following()
+        drain = _drain_of.get(server)
+        if drain is not None:
+            await drain.drain(end - min(STOP_RESERVE_SECONDS, grace / 10))
+        await server.stop(max(0.0, end - loop.time()))
     finally:
         unauthenticated = _unauthenticated_of.pop(server, None)
         if unauthenticated is not None:  # before the audit log closes with the verifier

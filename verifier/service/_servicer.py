@@ -7,6 +7,7 @@ Every exception is mapped here, so nothing foreign or internal reaches the calle
     AccessDenied (catalogue or caller rights)      → PERMISSION_DENIED + google.rpc.ErrorInfo
                                                      and one AccessRefusal per refusal
     AuditUnavailable                               → UNAVAILABLE (no audit, no answer)
+    ShuttingDown (the server drains)               → UNAVAILABLE (retry, on another replica)
     Overloaded (admission control)                 → RESOURCE_EXHAUSTED + google.rpc.RetryInfo
     anything else                                  → INTERNAL with an error id; logged here
                                                      with its stack, never its message
@@ -33,6 +34,7 @@ from opentelemetry import context as otel_context
 
 from verifier._errors import AccessDenied, AuditUnavailable, FieldViolation, InvalidApplication
 from verifier.engine import Verifier
+from verifier.model import Application, CallerIdentity, VerificationResult
 from verifier.service import _convert
 from verifier.service._admission import AdmissionControl, Overloaded
 from verifier.service._auth import (
@@ -43,6 +45,7 @@ from verifier.service._auth import (
 )
 from verifier.service._batch import BatchTooLarge, bounded_as_completed
 from verifier.service._description import describe_service_item
+from verifier.service._drain import Drain, ShuttingDown
 from verifier.service._generated.v1 import verification_pb2 as pb
 from verifier.service._generated.v1 import verification_pb2_grpc as pb_grpc
 from verifier.service._unauthenticated import UnauthenticatedAttempts
@@ -107,6 +110,11 @@ def _failure(error: Exception, method: str) -> _Failure:
         return _Failure(
             grpc.StatusCode.UNAVAILABLE,
             "the audit record could not be written, so no answer was given; retry later",
+        )
+    if isinstance(error, ShuttingDown):
+        return _Failure(
+            grpc.StatusCode.UNAVAILABLE,
+            "the server is shutting down; retry (another replica will answer)",
         )
     if isinstance(error, Overloaded):
         message = (
@@ -196,12 +204,15 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         batch_in_flight: int,
         admission: AdmissionControl | None = None,
         authenticator: Authenticator | None = None,
+        drain: Drain | None = None,
     ) -> None:
         """``admission``: bounds the verifications running at once (default: unbounded).
         ``authenticator``: identifies each call's system (default: development mode, the
         request's caller from loopback peers). Refused calls are counted into the audit
-        log (``unauthenticated``; written per minute, and by ``aclose``)."""
+        log (``unauthenticated``; written per minute, and by ``aclose``). ``drain``: the
+        server's, which shutdown drains (default: one of its own)."""
         self._verifier = verifier
+        self._drain = drain or Drain()
         self._authenticator = authenticator or LoopbackAuthenticator()
         self.unauthenticated = UnauthenticatedAttempts(verifier.audit, verifier.pseudonymiser)
         self._batch_in_flight = batch_in_flight
@@ -236,19 +247,23 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         # context only parents our spans: it identifies no one and authorises nothing.
         token = otel_context.attach(extract_trace_context(context.invocation_metadata()))
         try:
-            if self._admission is None:
-                result = await self._verifier.verify(
-                    application, caller=caller, timeout=context.time_remaining()
-                )
-            else:
-                async with self._admission.slot(context.time_remaining()):
-                    # The deadline is read again: waiting for the slot spent part of it.
-                    result = await self._verifier.verify(
-                        application, caller=caller, timeout=context.time_remaining()
-                    )
+            result = await self._drain.run(lambda: self._admitted(application, caller, context))
         finally:
             otel_context.detach(token)
         return _convert.result_to_proto(result)
+
+    async def _admitted(
+        self, application: Application, caller: CallerIdentity, context: _Context
+    ) -> VerificationResult:
+        if self._admission is None:
+            return await self._verifier.verify(
+                application, caller=caller, timeout=context.time_remaining()
+            )
+        async with self._admission.slot(context.time_remaining()):
+            # The deadline is read again: waiting for the slot spent part of it.
+            return await self._verifier.verify(
+                application, caller=caller, timeout=context.time_remaining()
+            )
 
     async def Verify(  # noqa: N802 - the generated servicer's name
         self, request: pb.VerifyRequest | Undecodable, context: _Context
