@@ -95,6 +95,9 @@ class AuditRecord(BaseModel):
     score: float | None
     department_calls: tuple[AuditedCall, ...]
     duration_ms: float
+    pseudonym_key_fingerprint: str | None = None
+    """``Pseudonymiser.fingerprint`` of the key its pseudonyms were made with (None in
+    records written before it was kept)."""
 
 
 class AlertRecord(BaseModel):
@@ -148,6 +151,9 @@ class RefusalRecord(BaseModel):
     case_number: str | None
     subjects: tuple[AuditedSubject, ...]
     refusals: tuple[AuditedRefusal, ...]
+    pseudonym_key_fingerprint: str | None = None
+    """``Pseudonymiser.fingerprint`` of the key its pseudonyms were made with (None in
+    records written before it was kept)."""
 
 
 class UnauthenticatedRecord(BaseModel):
@@ -174,6 +180,8 @@ class UnauthenticatedRecord(BaseModel):
     declared_systems: tuple[str, ...] = ()
     """``Pseudonymiser.name_tag`` of each unregistered ``caller.system`` declared (the
     first few)."""
+    pseudonym_key_fingerprint: str | None = None
+    """``Pseudonymiser.fingerprint`` of the key the tags were made with."""
 
 
 AuditEvent = Annotated[
@@ -219,6 +227,7 @@ def refusal_record_for(
         consent_reference=application.consent_reference,
         case_number=application.case_number,
         subjects=audited_subjects(application, pseudonymiser),
+        pseudonym_key_fingerprint=pseudonymiser.fingerprint,
         refusals=tuple(
             AuditedRefusal(
                 rule=refusal.rule,
@@ -290,4 +299,5 @@ def audit_record_for(
         score=result.decision.score,
         department_calls=calls,
         duration_ms=result.duration_ms,
+        pseudonym_key_fingerprint=pseudonymiser.fingerprint,
     )
