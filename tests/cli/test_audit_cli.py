@@ -379,3 +379,30 @@ def test_a_cancelled_verification_shows_as_cancelled_with_its_reads() -> None:
     assert record.facts == ()
     assert [(c.outcome, c.attempts) for c in record.department_calls] == [("CANCELLED", 1)]
     assert "CANCELLED" in query_cells(record)
+
+
+def test_a_statement_with_the_wrong_key_names_both_keys_instead_of_finding_nothing(
+    demo_city: DemoCityManifest,
+    audited: AuditedCity,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    wrong = Pseudonymiser(bytes(32))
+    config = tmp_path / "wrong-key.yaml"
+    settings = {"data_dir": str(demo_city.data_dir), "audit": {"pseudonym_key": bytes(32).hex()}}
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    subject = audited.subject(demo_city, REPEATED, "buyer")
+    where = ["--config", str(config), "--audit-dir", str(audited.directory)]
+    for command in (["statement"], ["statement", "--json"], ["query"]):
+        code, out, err = run(capsys, *command, "--subject", subject, *where)
+        assert code == 2, (command, out, err)
+        assert "wrong pseudonym key" in err
+        assert PSEUDONYMS.fingerprint in err
+        assert wrong.fingerprint in err
+        assert "0 access" not in out
+        assert subject not in out + err
+    # The right key: no complaint, the accesses are there.
+    code, out, err = run(capsys, "statement", "--subject", subject, "--config", str(audited.config))
+    assert code == 0
+    assert "pseudonym key" not in err
+    assert "2 access(es) recorded" in out

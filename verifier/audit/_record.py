@@ -100,6 +100,9 @@ class AuditRecord(BaseModel):
     score: float | None
     department_calls: tuple[AuditedCall, ...]
     duration_ms: float
+    pseudonym_key_fingerprint: str | None = None
+    """``Pseudonymiser.fingerprint`` of the key its pseudonyms were made with (None in
+    records written before it was kept)."""
 
 
 class AlertRecord(BaseModel):
@@ -153,6 +156,9 @@ class RefusalRecord(BaseModel):
     case_number: str | None
     subjects: tuple[AuditedSubject, ...]
     refusals: tuple[AuditedRefusal, ...]
+    pseudonym_key_fingerprint: str | None = None
+    """``Pseudonymiser.fingerprint`` of the key its pseudonyms were made with (None in
+    records written before it was kept)."""
 
 
 class UnauthenticatedRecord(BaseModel):
@@ -179,6 +185,8 @@ class UnauthenticatedRecord(BaseModel):
     declared_systems: tuple[str, ...] = ()
     """``Pseudonymiser.name_tag`` of each unregistered ``caller.system`` declared (the
     first few)."""
+    pseudonym_key_fingerprint: str | None = None
+    """``Pseudonymiser.fingerprint`` of the key the tags were made with."""
 
 
 AuditEvent = Annotated[
@@ -317,6 +325,7 @@ def _request_fields(
         "consent_reference": application.consent_reference,
         "case_number": application.case_number,
         "subjects": audited_subjects(application, pseudonymiser),
+        "pseudonym_key_fingerprint": pseudonymiser.fingerprint,
     }
 
 

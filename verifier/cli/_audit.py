@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from verifier.cli._audit_source import (
     add_period_arguments,
     add_source_arguments,
     audit_directory,
+    check_pseudonym_key,
     pseudonymiser_from,
     read_events,
     requests,
@@ -264,9 +266,10 @@ def _count(number: int, singular: str, plural: str | None = None) -> str:
 def run_query(args: argparse.Namespace) -> int:
     config = config_from(args)
     directory = audit_directory(args, config)
+    pseudonymiser = pseudonymiser_from(config) if args.subject else None
     criteria = RecordFilter(
         period=Period.from_args(args),
-        pseudonym=pseudonymiser_from(config).pseudonym(args.subject) if args.subject else None,
+        pseudonym=pseudonymiser.pseudonym(args.subject) if pseudonymiser else None,
         caller=args.caller,
         item=args.item,
         decision=DecisionOutcome(args.decision) if args.decision else None,
@@ -274,13 +277,17 @@ def run_query(args: argparse.Namespace) -> int:
         rule=args.rule,
     )
     rows = StreamingTable(QUERY_HEADER, print)
-    refused = 0
-    for found in requests(directory, criteria):
+    refused = found_count = 0
+    keys: Counter[str] = Counter()
+    for found in requests(directory, criteria, keys):
+        found_count += 1
         refused += isinstance(found.record, RefusalRecord)
         if args.json:
             print(json_line(found.located, directory))
         else:
             rows.add(query_cells(found.record))
+    if pseudonymiser is not None:
+        check_pseudonym_key(pseudonymiser, keys, found_count)
     if not args.json:
         rows.flush()
         print(_matched(rows.rows, refused))
@@ -338,7 +345,8 @@ def run_report(args: argparse.Namespace) -> int:
 def run_statement(args: argparse.Namespace) -> int:
     config = config_from(args)
     directory = audit_directory(args, config)
-    pseudonym = pseudonymiser_from(config).pseudonym(args.subject)
+    pseudonymiser = pseudonymiser_from(config)
+    pseudonym = pseudonymiser.pseudonym(args.subject)
     catalogue = load_catalogue(config.catalogue)
     items = load_service_items(catalogue, config.items_dir, config.parameters_dir)
     criteria = RecordFilter(period=Period.from_args(args), pseudonym=pseudonym)
@@ -346,7 +354,8 @@ def run_statement(args: argparse.Namespace) -> int:
         print(f"access statement for subject {mask_identifier(args.subject)}")
         print(f"period: {criteria.period.describe()}\n")
     accesses = refused = 0
-    for found in requests(directory, criteria):
+    keys: Counter[str] = Counter()
+    for found in requests(directory, criteria, keys):
         record, seq = found.record, found.located.entry.seq
         roles = [s.role for s in record.subjects if s.pseudonym == pseudonym]
         if isinstance(record, RefusalRecord):
@@ -364,6 +373,7 @@ def run_statement(args: argparse.Namespace) -> int:
                              ensure_ascii=False))  # fmt: skip
         else:
             print(render_access(record, roles, facts, unattributed) + "\n")
+    check_pseudonym_key(pseudonymiser, keys, accesses + refused)
     if not args.json:
         print(f"{accesses} access(es) recorded")
         if refused:

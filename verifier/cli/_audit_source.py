@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -232,12 +233,44 @@ class LocatedRequest:
     located: Located
 
 
-def requests(directory: Path, criteria: RecordFilter) -> Iterator[LocatedRequest]:
-    """The verifications and refusals that match, in log order (alerts are not requests)."""
+def requests(
+    directory: Path, criteria: RecordFilter, keys: Counter[str] | None = None
+) -> Iterator[LocatedRequest]:
+    """The verifications and refusals that match, in log order (alerts are not requests).
+
+    ``keys`` counts the pseudonym-key fingerprints of every request read, matching or not
+    (for ``check_pseudonym_key``)."""
     for located in read_events(directory):
         event = located.event
-        if isinstance(event, AuditRecord | RefusalRecord) and criteria.matches(event):
+        if not isinstance(event, AuditRecord | RefusalRecord):
+            continue
+        if keys is not None and event.pseudonym_key_fingerprint is not None:
+            keys[event.pseudonym_key_fingerprint] += 1
+        if criteria.matches(event):
             yield LocatedRequest(event, located)
+
+
+def check_pseudonym_key(given: Pseudonymiser, keys: Counter[str], found: int) -> None:
+    """After a subject search found ``found`` requests: a search with a key the log was not
+    written with finds nothing, which must not read as "nobody asked about this person".
+
+    Raises ConfigurationError naming both fingerprints if no record was made with the given
+    key; warns (standard error) of records made with another key it cannot search."""
+    other = sorted(fingerprint for fingerprint in keys if fingerprint != given.fingerprint)
+    if not other:
+        return
+    if given.fingerprint not in keys and not found:
+        raise ConfigurationError(
+            f"wrong pseudonym key: the log's records were written with key "
+            f"{', '.join(other)}, the key given is {given.fingerprint}; no subject can be "
+            "found with it (set audit.pseudonym_key or audit.pseudonym_key_file)"
+        )
+    print(
+        f"note: {sum(keys[fingerprint] for fingerprint in other)} request(s) were written with "
+        f"another pseudonym key ({', '.join(other)}) and cannot be searched with this one "
+        f"({given.fingerprint})",
+        file=sys.stderr,
+    )
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:

@@ -86,7 +86,12 @@ class AuditConfig(BaseModel):
     """Holds ``audit-000001.jsonl``, ``audit-000002.jsonl`` …; defaults to ``<data_dir>/audit``."""
     fsync: bool = True
     pseudonym_key: SecretStr | None = None
-    """Hex HMAC key for subject pseudonyms; if unset, a key file in ``<data_dir>/audit``."""
+    """Hex HMAC key for subject pseudonyms (best given as ``VERIFIER_AUDIT__PSEUDONYM_KEY``);
+    if unset, the key file ``pseudonym_key_file``."""
+    pseudonym_key_file: Path | None = None
+    """The file holding that key, created on first use; defaults to
+    ``<data_dir>/keys/pseudonym.key`` (directory 0700, file 0600), apart from the log: the
+    key is as secret as the IDs, since the ID space is small enough to hash whole."""
     signing_key: SecretStr | None = None
     """PEM text of the Ed25519 private key that signs checkpoints (best given as
     ``VERIFIER_AUDIT__SIGNING_KEY``). With neither this nor ``signing_key_file``, a key pair
@@ -105,6 +110,8 @@ class AuditConfig(BaseModel):
     def _one_signing_key(self) -> AuditConfig:
         if self.signing_key is not None and self.signing_key_file is not None:
             raise ValueError("give signing_key or signing_key_file, not both")
+        if self.pseudonym_key is not None and self.pseudonym_key_file is not None:
+            raise ValueError("give pseudonym_key or pseudonym_key_file, not both")
         return self
 
 

@@ -34,6 +34,7 @@ from verifier.audit import (
     load_or_create_signing_key,
     load_signing_key,
 )
+from verifier.audit._pseudonym import move_key_file
 from verifier.catalogue import Catalogue, SharingClass, load_catalogue
 from verifier.config._security import access_policy
 from verifier.config._settings import CacheConfig, VerifierConfig
@@ -282,18 +283,27 @@ def _entry_point(group: str, name: str, key: str) -> Any:
 
 
 PSEUDONYM_KEY_FILE = "pseudonym.key"
+KEYS_DIRECTORY = "keys"
+"""``<data_dir>/keys``: the default home of the pseudonym key, apart from the audit log."""
+
+
+def pseudonym_key_path(config: VerifierConfig) -> Path:
+    """``audit.pseudonym_key_file``, else ``<data_dir>/keys/pseudonym.key``."""
+    configured = config.audit.pseudonym_key_file
+    return configured or config.data_dir / KEYS_DIRECTORY / PSEUDONYM_KEY_FILE
 
 
 def pseudonymiser_for(config: VerifierConfig, *, create: bool = True) -> Pseudonymiser:
     """The keyed hash for subject pseudonyms: ``audit.pseudonym_key`` (hex), else the key file
-    in ``<data_dir>/audit`` — created on first use by the engine (``create``), only read by
-    auditors, since a new key would silently match no record."""
+    (``pseudonym_key_path``) — created on first use by the engine (``create``), only read by
+    auditors, since a new key would silently match no record. A key file where older
+    versions kept it, ``<data_dir>/audit/pseudonym.key`` beside the log, is moved first."""
     if config.audit.pseudonym_key is not None:
         try:
             return Pseudonymiser(bytes.fromhex(config.audit.pseudonym_key.get_secret_value()))
         except ValueError:
             raise ConfigurationError("audit.pseudonym_key: must be hex") from None
-    path = config.data_dir / "audit" / PSEUDONYM_KEY_FILE
+    path = move_key_file(config.data_dir / "audit" / PSEUDONYM_KEY_FILE, pseudonym_key_path(config))
     if not create and not path.is_file():
         raise ConfigurationError(
             f"no pseudonym key: {path} does not exist and audit.pseudonym_key is not set "

@@ -61,13 +61,14 @@ class _Tally:
         if tag is not None and len(self.systems) < MAX_DECLARED_SYSTEMS:
             self.systems[tag] = None
 
-    def record(self, minute: datetime, host: str | None) -> UnauthenticatedRecord:
+    def record(self, minute: datetime, host: str | None, key: str) -> UnauthenticatedRecord:
         return UnauthenticatedRecord(
             time=minute,
             peer_host=host,
             attempts=self.attempts,
             reasons=dict(sorted(self.reasons.items())),
             declared_systems=tuple(self.systems),
+            pseudonym_key_fingerprint=key,
         )
 
 
@@ -123,9 +124,10 @@ class UnauthenticatedAttempts:
         minute = self._minute
         if minute is None:
             return
-        self._due.extend(tally.record(minute, host) for host, tally in self._hosts.items())
+        key = self._pseudonymiser.fingerprint
+        self._due.extend(tally.record(minute, host, key) for host, tally in self._hosts.items())
         if self._overflow.attempts:
-            self._due.append(self._overflow.record(minute, None))
+            self._due.append(self._overflow.record(minute, None, key))
         self._minute, self._hosts, self._overflow = None, {}, _Tally()
         self._wake.set()
 
