@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from verifier.adapter import DepartmentAdapter, MockAdapter
 from verifier.engine import Verifier
@@ -73,6 +76,37 @@ def service_unavailable(reason: str) -> None:
     if services_required():
         pytest.fail(f"{reason} (VERIFIER_REQUIRE_SERVICES=1 forbids skipping)")
     pytest.skip(reason)
+
+
+POSTGRES_URL = os.environ.get(
+    "VERIFIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+"""The PostgreSQL the service-backed tests use (each test makes its own tables or schemas)."""
+
+
+def reachable_postgres(url: str = POSTGRES_URL) -> Engine:
+    """An engine on ``url`` once a connection succeeds; else skip (fail in CI) with why."""
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as error:
+        engine.dispose()
+        shown = make_url(url).render_as_string(hide_password=True)
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        service_unavailable(f"PostgreSQL not reachable at {shown}: {cause}")
+    return engine
+
+
+def reachable_redis(url: str = REDIS_URL) -> redis.Redis:
+    """A client on ``url`` once it answers PING; else skip (fail in CI) with why."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as error:
+        client.close()
+        service_unavailable(f"Redis not reachable at {url}: {type(error).__name__}")
+    return client
 
 
 def mock_departments(**overrides: MockAdapter) -> dict[str, DepartmentAdapter]:

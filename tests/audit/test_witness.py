@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import threading
 import uuid
@@ -18,14 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import yaml
 from audit_support import PREFIX_BYTES, audit_record, spec_line, spec_v1_log
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
-from support import service_unavailable
+from sqlalchemy import text
+from support import POSTGRES_URL, REDIS_URL, reachable_postgres, reachable_redis
 
 from verifier import ConfigurationError
 from verifier.audit import (
@@ -42,10 +39,6 @@ from verifier.cli import main
 from verifier.config import load_config, witness_for
 
 KEY = Ed25519PrivateKey.generate()
-POSTGRES_URL = os.environ.get(
-    "VERIFIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("VERIFIER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 EVERY = 10
 
 
@@ -56,14 +49,7 @@ def file_witness(tmp_path: Path) -> Witness:
 
 @pytest.fixture
 def postgres_witness() -> Iterator[Witness]:
-    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect():
-            pass
-    except SQLAlchemyError as error:
-        engine.dispose()
-        shown = make_url(POSTGRES_URL).render_as_string(hide_password=True)
-        service_unavailable(f"PostgreSQL not reachable at {shown}: {type(error).__name__}")
+    engine = reachable_postgres()
     table = f"verifier_test_witness_{uuid.uuid4().hex[:8]}"
     try:
         witness = SqlWitness(POSTGRES_URL, table=table)
@@ -77,12 +63,7 @@ def postgres_witness() -> Iterator[Witness]:
 
 @pytest.fixture
 def redis_witness() -> Iterator[Witness]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError) as error:
-        client.close()
-        service_unavailable(f"Redis not reachable at {REDIS_URL}: {type(error).__name__}")
+    client = reachable_redis()
     prefix = f"verifier-test:witness:{uuid.uuid4().hex[:8]}:"
     try:
         witness = RedisWitness(REDIS_URL, prefix=prefix)

@@ -13,9 +13,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from adapter_support import DEPARTMENTS, City, postgres_url, with_search_path
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
-from support import SMALL_CITY_PEOPLE, service_unavailable
+from sqlalchemy import text
+from support import SMALL_CITY_PEOPLE, reachable_postgres
 
 from adapters.demo_city import DemoCityManifest, write_demo_city
 from verifier.adapter import DepartmentAdapter
@@ -31,15 +30,7 @@ def sqlite_city(demo_city: DemoCityManifest) -> City:
 def postgres_schemas() -> Iterator[dict[str, str]]:
     """One fresh schema per department on the test server (URLs by department)."""
     url = postgres_url()
-    engine = create_engine(url, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect():
-            pass
-    except SQLAlchemyError as error:
-        engine.dispose()
-        shown = make_url(url).render_as_string(hide_password=True)
-        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        service_unavailable(f"PostgreSQL not reachable at {shown}: {cause}")
+    engine = reachable_postgres(url)
     run = uuid.uuid4().hex[:8]
     schemas = {department: f"verifier_test_{run}_{department}" for department in DEPARTMENTS}
     with engine.begin() as connection:
