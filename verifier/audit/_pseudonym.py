@@ -29,14 +29,16 @@ class Pseudonymiser:
         if len(key) < 16:
             raise ConfigurationError("audit.pseudonym_key must be at least 16 bytes")
         self._key = key
+        # Once per key, not per record: every record carries it.
+        tag = hmac.new(key, b"fingerprint", hashlib.sha256).digest()
+        self._fingerprint = hashlib.sha256(tag).hexdigest()[:16]
 
     @property
     def fingerprint(self) -> str:
         """Names the key without revealing it (16 hex of SHA-256 of HMAC(key, "fingerprint")):
         kept in every record, so a search with another key says so instead of finding
         nothing."""
-        tag = hmac.new(self._key, b"fingerprint", hashlib.sha256).digest()
-        return hashlib.sha256(tag).hexdigest()[:16]
+        return self._fingerprint
 
     def pseudonym(self, identifier: str) -> str:
         digest = hmac.new(self._key, identifier.encode("ascii"), hashlib.sha256)
