@@ -1,7 +1,7 @@
 """An embedder pays only for what it uses (issue 11): ``import verifier``, and verifying on
-the embedded default, load neither the gRPC edge nor the CLI, the OTLP exporters or the
-department simulators; the optional backends (SQLAlchemy's witness, Redis, PostgreSQL, HTTP
-departments) load when configured, not at import.
+the embedded default, load neither the gRPC edge nor the CLI, the OpenTelemetry SDK and its
+exporters or the department simulators; the optional backends (SQLAlchemy's witness,
+Redis, PostgreSQL, HTTP departments) load when configured, not at import.
 
 Each check runs a fresh interpreter: this test process has long since imported everything.
 """
@@ -21,6 +21,7 @@ EDGES = (
     "verifier.service",
     "verifier.cli",
     "opentelemetry.exporter",
+    "opentelemetry.sdk",  # set up only when telemetry exports (the default is ``none``)
     "aiohttp",
     "adapters.simulator",
 )
