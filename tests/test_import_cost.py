@@ -15,6 +15,10 @@ from pathlib import Path
 
 from support import SMALL_CITY_PEOPLE
 
+ROOT = Path(__file__).resolve().parents[1]
+"""The children run here: ``-c`` puts the working directory first on ``sys.path``, so they
+import this checkout's ``verifier``, whichever is installed."""
+
 EDGES = (
     "grpc",
     "google.protobuf",
@@ -37,6 +41,7 @@ def modules_left_by(script: str, *args: str) -> set[str]:
     report = "\nimport json as _json, sys as _sys\nprint(_json.dumps(sorted(_sys.modules)))\n"
     done = subprocess.run(
         [sys.executable, "-c", script + report, *args],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
