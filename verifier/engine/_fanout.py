@@ -36,7 +36,8 @@ from verifier.engine._planner import DepartmentPlan
 from verifier.engine._resilience import Resilience
 from verifier.engine._resilience_call import CallState
 from verifier.engine._telemetry import EngineTelemetry
-from verifier.model import CallOutcome, DepartmentCall, UnknownReason
+from verifier.model import CallOutcome, UnknownReason
+from verifier.model._plain import PlainCall
 
 logger = logging.getLogger("verifier.engine")
 
@@ -76,7 +77,7 @@ class CallLedger:
         self._states: dict[int, CallState] = {}
         self._started = time.perf_counter()
 
-    def calls(self) -> tuple[DepartmentCall, ...]:
+    def calls(self) -> tuple[PlainCall, ...]:
         """Every planned call: how it ended if it did, else CANCELLED with the backend
         calls it had made."""
         elapsed_ms = round((time.perf_counter() - self._started) * 1000, 3)
@@ -87,20 +88,16 @@ class CallLedger:
             if outcome is None:
                 state = self._states.get(index)
                 attempts = 0 if state is None else state.attempts
-                call = DepartmentCall(
-                    department=plan.department,
-                    outcome=CallOutcome.CANCELLED,
-                    duration_ms=elapsed_ms,
-                    facts=facts,
-                    attempts=attempts,
+                call = PlainCall(
+                    plan.department, CallOutcome.CANCELLED, elapsed_ms, facts, attempts
                 )
             else:
-                call = DepartmentCall(
-                    department=plan.department,
-                    outcome=outcome.outcome,
-                    duration_ms=round(outcome.duration_ms, 3),
-                    facts=facts,
-                    attempts=outcome.attempts,
+                call = PlainCall(
+                    plan.department,
+                    outcome.outcome,
+                    round(outcome.duration_ms, 3),
+                    facts,
+                    outcome.attempts,
                 )
             calls.append(call)
         return tuple(calls)

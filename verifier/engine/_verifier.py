@@ -52,11 +52,10 @@ from verifier.model import (
     EMBEDDED_CALLER,
     Application,
     CallerIdentity,
-    DepartmentCall,
-    FactResult,
     FactStatus,
     VerificationResult,
 )
+from verifier.model._plain import PlainCall, PlainFact, PlainResult
 from verifier.rules import ItemRegistry, ServiceItem
 
 logger = logging.getLogger("verifier.engine")
@@ -223,13 +222,25 @@ class Verifier:
         record cannot be made durable. A department that fails or does not answer in time
         costs its facts (UNKNOWN), never the request.
         """
+        return (await self.decide(application, caller=caller, timeout=timeout)).public()
+
+    async def decide(
+        self,
+        application: Application,
+        *,
+        caller: CallerIdentity | None = None,
+        timeout: float | None = None,
+    ) -> PlainResult:
+        """``verify``, answering with the engine's plain result (``verifier.model._plain``)
+        rather than the public models: for edges that encode the result themselves (the gRPC
+        service builds its response straight from it) and pay for no model they discard."""
         started = VerificationStarted(uuid.uuid4().hex, caller or EMBEDDED_CALLER, application)
         with self._telemetry.verification(started) as span:
             return await self._verify(started, span, timeout)
 
     async def _verify(
         self, started: VerificationStarted, span: VerificationSpan, timeout: float | None
-    ) -> VerificationResult:
+    ) -> PlainResult:
         begun = time.perf_counter()
         loop = asyncio.get_running_loop()
         budget = self.default_timeout if timeout is None else timeout
@@ -328,19 +339,20 @@ class Verifier:
 
     def _judge(
         self, outcomes: Sequence[DepartmentOutcome], item: ServiceItem
-    ) -> tuple[list[FactResult], list[DepartmentCall]]:
+    ) -> tuple[list[PlainFact], list[PlainCall]]:
         """The facts and the calls as finally judged (a malformed answer fails its call)."""
         retrieved_at = self._clock()
-        facts: list[FactResult] = []
-        calls: list[DepartmentCall] = []
+        rule_version = item.rule_version
+        facts: list[PlainFact] = []
+        calls: list[PlainCall] = []
         for outcome in outcomes:
-            results, call_outcome = fact_results(outcome, retrieved_at, item.rule_version)
-            call = DepartmentCall(
-                department=outcome.plan.department,
-                outcome=call_outcome,
-                duration_ms=round(outcome.duration_ms, 3),
-                facts=tuple(fact.name for fact in outcome.plan.facts),
-                attempts=outcome.attempts,
+            results, call_outcome = fact_results(outcome, retrieved_at, rule_version)
+            call = PlainCall(
+                outcome.plan.department,
+                call_outcome,
+                round(outcome.duration_ms, 3),
+                tuple(fact.name for fact in outcome.plan.facts),
+                outcome.attempts,
             )
             self._telemetry.department_finished(
                 DepartmentFinished(
@@ -357,30 +369,28 @@ class Verifier:
         item: ServiceItem,
         application: Application,
         reference_date: date,
-        facts: list[FactResult],
-        calls: list[DepartmentCall],
+        facts: list[PlainFact],
+        calls: list[PlainCall],
         started: float,
-    ) -> VerificationResult:
+    ) -> PlainResult:
         facts.sort(key=_item_order(item))
         values = {fact.name: fact.value for fact in facts}
-        decision = item.evaluate(
-            values,
-            roles_present={subject.role for subject in application.subjects},
-            reference_date=reference_date,
+        decision = item.rule_at(reference_date).evaluate(
+            values, {subject.role for subject in application.subjects}
         )
-        return VerificationResult(
-            request_id=request_id,
-            service_item=item.id,
-            item_version=item.version,
-            reference_date=reference_date,
-            facts=tuple(facts),
-            decision=decision,
-            documents_not_required=self._documents_replaced(facts),
-            department_calls=tuple(calls),
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        return PlainResult(
+            request_id,
+            item.id,
+            item.version,
+            reference_date,
+            tuple(facts),
+            decision,
+            self._documents_replaced(facts),
+            tuple(calls),
+            round((time.perf_counter() - started) * 1000, 3),
         )
 
-    def _documents_replaced(self, facts: list[FactResult]) -> tuple[str, ...]:
+    def _documents_replaced(self, facts: list[PlainFact]) -> tuple[str, ...]:
         documents: dict[str, None] = {}
         for fact in facts:
             document = self.catalogue.facts[fact.fact].replaces_document
@@ -390,7 +400,7 @@ class Verifier:
 
     async def _audit(
         self,
-        result: VerificationResult,
+        result: PlainResult,
         application: Application,
         caller: CallerIdentity,
         trace_id: str | None,
@@ -416,6 +426,6 @@ class Verifier:
         )
 
 
-def _item_order(item: ServiceItem) -> Callable[[FactResult], int]:
+def _item_order(item: ServiceItem) -> Callable[[PlainFact], int]:
     order = {name: index for index, name in enumerate(item.facts)}
     return lambda fact: order.get(fact.name, len(order))
