@@ -4,6 +4,7 @@ the witnesses its signed checkpoints are published to, so that a log cut back is
 
 from verifier.audit._alerts import ALERT_RULES, AlertThresholds, HighRiskMonitor
 from verifier.audit._checkpoint import SignedCheckpoint
+from verifier.audit._encode import EncodedRecord, encode_verification
 from verifier.audit._format import AuditLogError
 from verifier.audit._keys import (
     generate_signing_key_files,
@@ -51,6 +52,7 @@ __all__ = [
     "ChainBreak",
     "ChainVerification",
     "ChainedAuditLog",
+    "EncodedRecord",
     "FileWitness",
     "HighRiskMonitor",
     "Pseudonymiser",
@@ -63,6 +65,7 @@ __all__ = [
     "WitnessError",
     "audit_record_for",
     "cancelled_record_for",
+    "encode_verification",
     "generate_signing_key_files",
     "load_or_create_key",
     "load_or_create_signing_key",

@@ -70,7 +70,11 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 
 def canonical_json(value: Any) -> str:
-    text = _CANONICAL.encode(value)
+    return escape_raw_breaks(_CANONICAL.encode(value))
+
+
+def escape_raw_breaks(text: str) -> str:
+    """JSON text with the raw line breaks and lone surrogates JSON leaves escaped."""
     if _RAW_BREAKS.search(text) is None:
         return text
     return _RAW_BREAKS.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

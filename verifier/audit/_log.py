@@ -25,6 +25,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from verifier._errors import AuditUnavailable
+from verifier.audit._encode import EncodedRecord
 from verifier.audit._format import AuditLogError, canonical_json
 from verifier.audit._keys import public_key_id
 from verifier.audit._publisher import WitnessPublisher
@@ -121,7 +122,15 @@ class ChainedAuditLog(AuditSink):
     ) -> None:
         if self._closed:
             raise AuditUnavailable("the audit log is closed")
-        body = canonical_json(record.model_dump(mode="json"))
+        await self._append(canonical_json(record.model_dump(mode="json")))
+
+    async def append_encoded(self, record: EncodedRecord) -> None:
+        """Write the record's body as it is: it already is the canonical JSON."""
+        if self._closed:
+            raise AuditUnavailable("the audit log is closed")
+        await self._append(record.body)
+
+    async def _append(self, body: str) -> None:
         if not self._fsync:
             try:
                 self._writer.append_records([body])
