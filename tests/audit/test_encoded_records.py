@@ -30,7 +30,7 @@ from verifier.audit import (
     read_audit_entries,
     verify_audit_log,
 )
-from verifier.audit._format import canonical_json
+from verifier.audit._format import _RAW_BREAKS, canonical_json, escape_raw_breaks
 from verifier.catalogue import Catalogue, FactDefinition, SharingClass
 from verifier.cli import main
 from verifier.model import (
@@ -50,7 +50,7 @@ DEPARTMENTS = ("household", "social_insurance", "税务", "dept\u2028x")
 # Any text at all, the line breaks JSON leaves raw and lone surrogates among it: the record
 # holds the caller's own words (purpose, case number) and the catalogue's.
 texts = st.one_of(
-    st.text(max_size=12),
+    st.text(st.characters(exclude_categories=()), max_size=12),
     st.sampled_from(["", "学校\u2028入学", "a\u0085b", "\u2029", "\ud800x", '"\\/\n\t', "é"]),
 )
 optional_texts = st.none() | texts
@@ -109,7 +109,8 @@ def _fact(draw: st.DrawFn, fact_ids: list[str], departments: list[str]) -> FactR
 def verifications(draw: st.DrawFn) -> dict[str, Any]:
     """``audit_record_for``'s arguments, but the catalogue and pseudonymiser."""
     fact_ids = draw(st.lists(texts, min_size=1, max_size=4, unique=True))
-    departments = draw(st.lists(st.sampled_from(DEPARTMENTS), min_size=1, unique=True))
+    # A department may be called twice (the record keeps both calls).
+    departments = draw(st.lists(st.sampled_from(DEPARTMENTS), min_size=1, max_size=5))
     calls = tuple(
         DepartmentCall.model_construct(
             department=department,
@@ -165,6 +166,15 @@ def verifications(draw: st.DrawFn) -> dict[str, Any]:
         "time": draw(times),
         "trace_id": draw(st.none() | st.sampled_from(["0af7651916cd43dd8448eb211c80319c"])),
     }
+
+
+@given(st.text(st.characters(exclude_categories=())))  # surrogates too
+def test_raw_line_breaks_and_lone_surrogates_are_escaped_as_the_pattern_finds_them(
+    text: str,
+) -> None:
+    assert escape_raw_breaks(text) == _RAW_BREAKS.sub(
+        lambda match: f"\\u{ord(match.group()):04x}", text
+    )
 
 
 def model_body(arguments: dict[str, Any]) -> str:

@@ -147,9 +147,10 @@ def encode_verification(
     trace_id: str | None = None,
 ) -> EncodedRecord:
     """The record ``audit_record_for`` would build from the same arguments, encoded."""
-    calls = {call.department: call for call in result.department_calls}
+    encoded_calls = [(call.department, _EncodedCall(call)) for call in result.department_calls]
+    calls = dict(encoded_calls)  # as audit_record_for: a department's last call, if several
     facts = ",".join(_fact(fact, catalogue, calls) for fact in result.facts)
-    department_calls = ",".join(_call(call) for call in result.department_calls)
+    department_calls = ",".join(call.json for _, call in encoded_calls)
     pseudonyms = tuple(pseudonymiser.pseudonym(subject.id) for subject in application.subjects)
     subjects = ",".join(
         f'{{"masked":{_text(mask_identifier(subject.id))},"pseudonym":"{pseudonym}",'
@@ -185,17 +186,32 @@ def encode_verification(
     )
 
 
-def _fact(fact: FactFields, catalogue: Catalogue, calls: Mapping[str, CallFields]) -> str:
+class _EncodedCall:
+    """A department call's fields, encoded once for the call and each of its facts."""
+
+    __slots__ = ("attempts", "department", "json", "latency_ms")
+
+    def __init__(self, call: CallFields) -> None:
+        self.attempts = repr(int(call.attempts))
+        self.department = _text(call.department)
+        self.latency_ms = _float(call.duration_ms)
+        self.json = (
+            f'{{"attempts":{self.attempts},"department":{self.department},'
+            f'"duration_ms":{self.latency_ms},"outcome":{_text(call.outcome)}}}'
+        )
+
+
+def _fact(fact: FactFields, catalogue: Catalogue, calls: Mapping[str, _EncodedCall]) -> str:
     provenance = fact.provenance
     call = calls[provenance.department]
     definition = catalogue.facts[fact.fact]
     roles = ",".join(_text(role) for role in dict.fromkeys(fact.subjects.values()))
     return (
-        f'{{"attempts":{int(call.attempts)},'
+        f'{{"attempts":{call.attempts},'
         f'"cached":{_bool(provenance.cached)},'
-        f'"department":{_text(provenance.department)},'
+        f'"department":{call.department},'
         f'"fact":{_text(fact.fact)},'
-        f'"latency_ms":{_float(call.duration_ms)},'
+        f'"latency_ms":{call.latency_ms},'
         f'"name":{_text(fact.name)},'
         f'"reason":{_optional(fact.reason)},'
         f'"replaces_document":{_optional(definition.replaces_document)},'
@@ -204,15 +220,6 @@ def _fact(fact: FactFields, catalogue: Catalogue, calls: Mapping[str, CallFields
         f'"stale":{_bool(provenance.stale)},'
         f'"status":{_text(fact.status)},'
         f'"value":{_value(fact.value)}}}'
-    )
-
-
-def _call(call: CallFields) -> str:
-    return (
-        f'{{"attempts":{int(call.attempts)},'
-        f'"department":{_text(call.department)},'
-        f'"duration_ms":{_float(call.duration_ms)},'
-        f'"outcome":{_text(call.outcome)}}}'
     )
 
 
