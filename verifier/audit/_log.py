@@ -117,6 +117,17 @@ class ChainedAuditLog(AuditSink):
         self._failing = False
         self._closed = False
 
+    @property
+    def records_written(self) -> int:
+        """Records made durable since the log was opened."""
+        return self._writer.records_written
+
+    @property
+    def syncs(self) -> int:
+        """fsyncs of the log's files since it was opened (0 with ``fsync=False``): records
+        per sync say how much group commit saves."""
+        return self._writer.syncs
+
     async def append(
         self, record: AuditRecord | AlertRecord | RefusalRecord | UnauthenticatedRecord
     ) -> None:
@@ -204,6 +215,12 @@ class ChainedAuditLog(AuditSink):
         if self._drainer is not None:
             await self._drainer
         loop = asyncio.get_running_loop()
+        logger.info(
+            "audit log %s: %d records written in %d fsyncs since opening",
+            self.directory,
+            self.records_written,
+            self.syncs,
+        )
         try:
             await loop.run_in_executor(self._executor, self._writer.close)
         except Exception as exc:
