@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from verifier.audit._alerts import ALERT_RULES, AlertThresholds, HighRiskMonitor
 from verifier.audit._checkpoint import SignedCheckpoint
+from verifier.audit._encode import EncodedRecord, encode_verification
 from verifier.audit._format import AuditLogError
 from verifier.audit._keys import (
     generate_signing_key_files,
@@ -69,6 +70,7 @@ __all__ = [
     "ChainBreak",
     "ChainVerification",
     "ChainedAuditLog",
+    "EncodedRecord",
     "FileWitness",
     "HighRiskMonitor",
     "Pseudonymiser",
@@ -81,6 +83,7 @@ __all__ = [
     "WitnessError",
     "audit_record_for",
     "cancelled_record_for",
+    "encode_verification",
     "generate_signing_key_files",
     "load_or_create_key",
     "load_or_create_signing_key",

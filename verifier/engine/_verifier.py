@@ -23,12 +23,12 @@ from verifier._errors import (
 from verifier.access import AccessPolicy, authorise
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import (
-    AuditRecord,
     AuditSink,
+    EncodedRecord,
     HighRiskMonitor,
     Pseudonymiser,
-    audit_record_for,
     cancelled_record_for,
+    encode_verification,
     refusal_record_for,
 )
 from verifier.catalogue import Catalogue
@@ -305,9 +305,9 @@ class Verifier:
             raise
         facts = checks.rejudge(facts, self.catalogue)
         result = self._result(started.request_id, compiled, application, facts, calls, begun)
-        record = await self._audit(result, application, started.caller, span.trace_id())
+        audited = await self._audit(result, application, started.caller, span.trace_id())
         span.decided(result)  # only once audited: without that, nothing was decided
-        await self._raise_alerts(record)
+        await self._raise_alerts(audited)
         return result
 
     async def _refuse(
@@ -410,8 +410,9 @@ class Verifier:
         application: Application,
         caller: CallerIdentity,
         trace_id: str | None,
-    ) -> AuditRecord:
-        record = audit_record_for(
+    ) -> EncodedRecord:
+        # Straight to the log's JSON: no AuditRecord model is built on the way.
+        record = encode_verification(
             result,
             application,
             caller,
@@ -420,13 +421,13 @@ class Verifier:
             self._clock(),
             trace_id=trace_id,
         )
-        await self._trail.append(record)
+        await self._trail.append_encoded(record)
         return record
 
-    async def _raise_alerts(self, record: AuditRecord) -> None:
+    async def _raise_alerts(self, record: EncodedRecord) -> None:
         """Write the high-risk alerts this verification triggers."""
         await self._trail.write_alerts(
             lambda monitor: monitor.observe(
-                record.caller_system, [s.pseudonym for s in record.subjects], record.time
+                record.caller_system, record.subject_pseudonyms, record.time
             )
         )
