@@ -72,6 +72,16 @@ def port(text: str) -> int:
     return value
 
 
+def workers(text: str) -> int:
+    """``--workers``: how many server processes, ``0`` or ``auto`` meaning one per core."""
+    if text.strip().lower() == "auto":
+        return 0
+    value = _whole(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or auto (one per core) or more, got {text!r}")
+    return value
+
+
 def pair(form: str) -> Callable[[str], tuple[str, str]]:
     """``KEY=VALUE`` (``--param district=…``, ``--subject child=…``): both sides non-empty."""
     left = form.partition("=")[0]
