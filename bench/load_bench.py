@@ -412,7 +412,6 @@ def main() -> int:
         made.error("concurrency 1-512, server processes 1-8")
     if not 0 <= args.workers <= 8:
         made.error("workers 0-8")
-    channels = args.channels or 2 * args.server_processes
 
     import echo_server
 
@@ -457,9 +456,14 @@ def main() -> int:
         )
         if h2load is not None:
             print(f"h2load: one application every call ({H2LOAD_SAMPLE}, all four departments)")
+        channels_text = (
+            f"{args.channels} channel(s)" if args.channels else "2 channels per server process"
+        )
         print(
-            f"servers: {args.server_processes} process(es) each; python client: "
-            f"{args.client_processes} process(es), {channels} channel(s) each; "
+            f"servers: {args.server_processes} process(es) each"
+            + (f" (the --workers {args.workers} rows: {args.workers})" if args.workers else "")
+            + "; python client: "
+            f"{args.client_processes} process(es), {channels_text} each; "
             f"{args.duration:g} s measured after {args.warmup:g} s warm-up; "
             f"deadline {DEADLINE_SECONDS:g} s"
         )
@@ -478,9 +482,7 @@ def main() -> int:
                     f"{sanity_check(target, requests, samples)}"
                 )
             print()
-            summary = run_levels(
-                args, levels, targets, requests, channels, h2load, scratch, frame_file
-            )
+            summary = run_levels(args, levels, targets, requests, h2load, scratch, frame_file)
         finally:
             for target in targets:
                 target.group.stop()
@@ -497,7 +499,6 @@ def run_levels(
     levels: list[int],
     targets: list[Target],
     requests: list[bytes],
-    channels: int,
     h2load: str | None,
     scratch: Path,
     frame_file: Path,
@@ -521,7 +522,7 @@ def run_levels(
                         requests,
                         concurrency=level,
                         client_processes=args.client_processes,
-                        channels_per_process=channels,
+                        channels_per_process=args.channels or 2 * target.processes,
                         warmup=args.warmup,
                         duration=args.duration,
                         deadline=DEADLINE_SECONDS,

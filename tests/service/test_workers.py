@@ -150,11 +150,16 @@ def recorded(chain: Path) -> Counter[str]:
         return Counter()
 
 
-def audit_verify(chain: Path) -> subprocess.CompletedProcess[str]:
+def audit_command(*args: str) -> subprocess.CompletedProcess[str]:
+    """``verifier audit …``, as an auditor runs it (once the server has stopped)."""
     return subprocess.run(
-        [sys.executable, "-m", "verifier.cli", "audit", "verify", "--audit-dir", str(chain)],
+        [sys.executable, "-m", "verifier.cli", "audit", *args],
         capture_output=True, text=True, timeout=STARTUP_SECONDS,
     )  # fmt: skip
+
+
+def audit_verify(chain: Path) -> subprocess.CompletedProcess[str]:
+    return audit_command("verify", "--audit-dir", str(chain))
 
 
 def assert_every_answer_in_exactly_one_chain(audit: Path, answered: list[str]) -> None:
@@ -164,10 +169,16 @@ def assert_every_answer_in_exactly_one_chain(audit: Path, answered: list[str]) -
 
 
 def assert_chains_intact(audit: Path) -> None:
+    """Each worker's chain verifies on its own, and the audit directory verifies as the
+    two chains it holds."""
     for slot in (1, 2):
         verified = audit_verify(audit / f"worker-{slot}")
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert f"worker-{slot}: INTACT" in verified.stdout
+    both = audit_verify(audit)
+    assert both.returncode == 0, both.stdout + both.stderr
+    states = re.findall(r"^audit log (\S+): (\w+)$", both.stdout, re.MULTILINE)
+    assert states == [(str(audit / f"worker-{slot}"), "INTACT") for slot in (1, 2)]
 
 
 async def verify_on_fresh_connections(
@@ -226,6 +237,11 @@ async def test_both_workers_answer_and_each_audits_its_own_answers(
         if entry.type == "record"
     }
     assert fingerprints == {Pseudonymiser(key).fingerprint}
+    # The auditor's commands read the audit directory as the chains it holds.
+    query = audit_command("query", "--json", "--data-dir", str(data_dir))
+    assert query.returncode == 0, query.stderr
+    listed = [json.loads(line)["request_id"] for line in query.stdout.splitlines()]
+    assert sorted(listed) == sorted(answered)
 
 
 async def test_a_worker_killed_with_sigkill_is_restarted_and_its_chain_stays_whole(
