@@ -42,8 +42,8 @@ READY = re.compile(r"^worker (\d+) ready \(pid (\d+)\)$")
 
 
 class Supervised:
-    """A ``verifier serve --workers 2`` child process: its address, and its workers' pids
-    as it announces them (``worker K ready (pid P)``, restarts included)."""
+    """A ``verifier serve`` child process supervising two workers: its address, and its
+    workers' pids as it announces them (``worker K ready (pid P)``, restarts included)."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
@@ -57,8 +57,8 @@ class Supervised:
     async def start(cls, args: list[str], log: Path) -> Supervised:
         with log.open("ab") as stderr:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "verifier.cli", "serve", "--workers", "2", "--port", "0",
-                *args, stdout=asyncio.subprocess.PIPE, stderr=stderr,
+                sys.executable, "-m", "verifier.cli", "serve", "--port", "0", *args,
+                stdout=asyncio.subprocess.PIPE, stderr=stderr,
             )  # fmt: skip
         supervised = cls(process)
         try:
@@ -209,7 +209,9 @@ async def test_both_workers_answer_and_each_audits_its_own_answers(
     applications = applications_of(data_dir)
     audit = data_dir / "audit"
     answered: list[str] = []
-    server = await Supervised.start(["--data-dir", str(data_dir)], tmp_path / "serve.log")
+    server = await Supervised.start(
+        ["--workers", "2", "--data-dir", str(data_dir)], tmp_path / "serve.log"
+    )
     try:
         assert server.address.startswith("127.0.0.1:")
         assert sum(line.startswith("verifier listening on ") for line in server.lines) == 1
@@ -250,7 +252,9 @@ async def test_a_worker_killed_with_sigkill_is_restarted_and_its_chain_stays_who
     applications = applications_of(data_dir)
     audit = data_dir / "audit"
     answered: list[str] = []
-    server = await Supervised.start(["--data-dir", str(data_dir)], tmp_path / "serve.log")
+    server = await Supervised.start(
+        ["--workers", "2", "--data-dir", str(data_dir)], tmp_path / "serve.log"
+    )
     try:
         await verify_on_fresh_connections(
             server.address, applications, answered, lambda: bool(recorded(audit / "worker-1"))
@@ -294,7 +298,8 @@ async def test_sigterm_drains_every_worker_and_the_supervisor_exits_0(
         "data_dir": str(data_dir),
         "timeout_seconds": 5,
         "cache": {"enabled": False},  # every call asks the slow departments
-        "server": {"shutdown_grace_seconds": 10},
+        # The configuration's way of asking for two workers (no --workers).
+        "server": {"shutdown_grace_seconds": 10, "workers": 2},
         **yaml.safe_load(slow_departments.config_snippet()),
     }
     config = tmp_path / "verifier.yaml"

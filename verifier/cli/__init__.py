@@ -69,9 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     _local.add_config_arguments(serve)
     serve.add_argument("--port", type=port, help="listen port (0: any free port)")
     serve.add_argument(
-        "--workers", type=workers, default=1, metavar="N",
+        "--workers", type=workers, metavar="N",
         help="server processes sharing the port, supervised, one audit chain each under "
-        "<audit dir>/worker-<k> (0 or auto: one per core; default: 1, a single process)",
+        "<audit dir>/worker-<k> (0 or auto: one per core; default: server.workers, 1: a "
+        "single process)",
     )  # fmt: skip
     # Set by the supervisor on the processes it starts (verifier.cli._workers).
     serve.add_argument("--worker-slot", type=whole_number(1), help=argparse.SUPPRESS)

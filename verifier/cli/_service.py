@@ -36,15 +36,17 @@ def listen_address(config: VerifierConfig, port: int | None) -> str:
 
 def run_serve(args: argparse.Namespace) -> int:
     slot: int | None = args.worker_slot
-    if slot is None and args.workers != 1:
-        from verifier.cli._workers import run_supervisor
+    config = config_from(args)
+    if slot is None:
+        workers = config.server.workers if args.workers is None else args.workers
+        if workers != 1:
+            from verifier.cli._workers import run_supervisor
 
-        return run_supervisor(args)
+            return run_supervisor(args, 0 if workers == "auto" else workers)
     worker = f"[worker {slot}] " if slot is not None else ""
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s {worker}%(message)s"
     )
-    config = config_from(args)
     if slot is not None:
         from verifier.cli._workers import worker_config
         from verifier.service._workers import die_with_supervisor

@@ -78,12 +78,13 @@ def worker_command(args: argparse.Namespace, port: int, slot: int) -> list[str]:
     return [*command, "--worker-slot", str(slot)]
 
 
-def run_supervisor(args: argparse.Namespace) -> int:
+def run_supervisor(args: argparse.Namespace, workers: int) -> int:
+    """``verifier serve`` as the supervisor of ``workers`` processes (0: one per core)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = config_from(args)
     if args.config is None:
         ensure_demo_city(config.data_dir, progress=print)
-    count = resolved_workers(args.workers)
+    count = resolved_workers(workers)
     prepare_workers(config, count)
     address = listen_address(config, args.port)
     host = address.rpartition(":")[0]

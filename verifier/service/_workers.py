@@ -251,13 +251,19 @@ class Supervisor:
                 logger.warning("%s", failed)
 
     async def _stop_all(self) -> int:
-        """SIGTERM every worker, wait ``stop_seconds`` for all, SIGKILL those left."""
-        running = [slot for slot in self._slots if slot.process is not None]
+        """SIGTERM every running worker, wait ``stop_seconds`` for them, SIGKILL those left;
+        0 if each exited cleanly, else 1."""
+        # A worker that died before (its exit logged then, its restart now called off) is
+        # not one that failed to stop.
+        running = [
+            slot
+            for slot in self._slots
+            if slot.process is not None and slot.process.returncode is None
+        ]
         for slot in running:
             assert slot.process is not None
-            if slot.process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    slot.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                slot.process.send_signal(signal.SIGTERM)
         waits = {slot.number: asyncio.ensure_future(_exited(slot)) for slot in running}
         if waits:
             await asyncio.wait(waits.values(), timeout=self._stop_seconds)
