@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -114,6 +114,24 @@ async def fresh_client(address: str) -> AsyncIterator[VerifierClient]:
         yield VerifierClient(channel, caller=CALLER)
 
 
+Supervise = Callable[[list[str]], Awaitable[Supervised]]
+
+
+@pytest.fixture
+async def supervise(tmp_path: Path) -> AsyncIterator[Supervise]:
+    """Start ``verifier serve --port 0 ARGS``; whatever a test leaves running is killed."""
+    started: list[Supervised] = []
+
+    async def start(args: list[str]) -> Supervised:
+        started.append(await Supervised.start(args, tmp_path / "serve.log"))
+        return started[-1]
+
+    yield start
+    for server in started:
+        await server.stop(signal.SIGKILL)
+        await server.kill_workers()
+
+
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("workers-city")
@@ -132,7 +150,9 @@ def data_dir(city: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def applications_of(city: Path) -> list[Application]:
+@pytest.fixture(scope="module")
+def applications(city: Path) -> list[Application]:
+    """The demo city's sample applications, every item and outcome."""
     samples = json.loads((city / "samples.json").read_text(encoding="utf-8"))["samples"]
     return [parse_application(sample["application"]) for sample in samples]
 
@@ -204,26 +224,19 @@ async def verify_on_fresh_connections(
 
 
 async def test_both_workers_answer_and_each_audits_its_own_answers(
-    data_dir: Path, tmp_path: Path
+    data_dir: Path, applications: list[Application], supervise: Supervise
 ) -> None:
-    applications = applications_of(data_dir)
     audit = data_dir / "audit"
     answered: list[str] = []
-    server = await Supervised.start(
-        ["--workers", "2", "--data-dir", str(data_dir)], tmp_path / "serve.log"
-    )
-    try:
-        assert server.address.startswith("127.0.0.1:")
-        assert sum(line.startswith("verifier listening on ") for line in server.lines) == 1
+    server = await supervise(["--workers", "2", "--data-dir", str(data_dir)])
+    assert server.address.startswith("127.0.0.1:")
+    assert sum(line.startswith("verifier listening on ") for line in server.lines) == 1
 
-        def both_audited() -> bool:
-            return all(recorded(audit / f"worker-{slot}") for slot in (1, 2))
+    def both_audited() -> bool:
+        return all(recorded(audit / f"worker-{slot}") for slot in (1, 2))
 
-        await verify_on_fresh_connections(server.address, applications, answered, both_audited)
-        assert await server.stop(signal.SIGTERM) == 0
-    finally:
-        await server.stop(signal.SIGKILL)
-        await server.kill_workers()
+    await verify_on_fresh_connections(server.address, applications, answered, both_audited)
+    assert await server.stop(signal.SIGTERM) == 0
     assert both_audited()
     assert_every_answer_in_exactly_one_chain(audit, answered)
     assert_chains_intact(audit)
@@ -247,33 +260,26 @@ async def test_both_workers_answer_and_each_audits_its_own_answers(
 
 
 async def test_a_worker_killed_with_sigkill_is_restarted_and_its_chain_stays_whole(
-    data_dir: Path, tmp_path: Path
+    data_dir: Path, applications: list[Application], supervise: Supervise
 ) -> None:
-    applications = applications_of(data_dir)
     audit = data_dir / "audit"
     answered: list[str] = []
-    server = await Supervised.start(
-        ["--workers", "2", "--data-dir", str(data_dir)], tmp_path / "serve.log"
+    server = await supervise(["--workers", "2", "--data-dir", str(data_dir)])
+    await verify_on_fresh_connections(
+        server.address, applications, answered, lambda: bool(recorded(audit / "worker-1"))
     )
-    try:
-        await verify_on_fresh_connections(
-            server.address, applications, answered, lambda: bool(recorded(audit / "worker-1"))
-        )
-        killed = server.pids[1]
-        os.kill(killed, signal.SIGKILL)
-        await server.wait_for(lambda: server.pids[1] != killed)
-        # Served again, by the new worker 1 too: its chain grows past what it had.
-        before = sum(recorded(audit / "worker-1").values())
-        await verify_on_fresh_connections(
-            server.address,
-            applications,
-            answered,
-            lambda: sum(recorded(audit / "worker-1").values()) > before,
-        )
-        assert await server.stop(signal.SIGTERM) == 0
-    finally:
-        await server.stop(signal.SIGKILL)
-        await server.kill_workers()
+    killed = server.pids[1]
+    os.kill(killed, signal.SIGKILL)
+    await server.wait_for(lambda: server.pids[1] != killed)
+    # Served again, by the new worker 1 too: its chain grows past what it had.
+    before = sum(recorded(audit / "worker-1").values())
+    await verify_on_fresh_connections(
+        server.address,
+        applications,
+        answered,
+        lambda: sum(recorded(audit / "worker-1").values()) > before,
+    )
+    assert await server.stop(signal.SIGTERM) == 0
     assert_every_answer_in_exactly_one_chain(audit, answered)
     assert_chains_intact(audit)
 
@@ -292,7 +298,11 @@ async def slow_departments(city: Path) -> AsyncIterator[RunningSimulators]:
 
 
 async def test_sigterm_drains_every_worker_and_the_supervisor_exits_0(
-    data_dir: Path, slow_departments: RunningSimulators, tmp_path: Path
+    data_dir: Path,
+    applications: list[Application],
+    slow_departments: RunningSimulators,
+    supervise: Supervise,
+    tmp_path: Path,
 ) -> None:
     settings = {
         "data_dir": str(data_dir),
@@ -304,7 +314,6 @@ async def test_sigterm_drains_every_worker_and_the_supervisor_exits_0(
     }
     config = tmp_path / "verifier.yaml"
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    applications = applications_of(data_dir)
     audit = data_dir / "audit"
     ended: Counter[str] = Counter()
     answered: list[str] = []
@@ -324,17 +333,14 @@ async def test_sigterm_drains_every_worker_and_the_supervisor_exits_0(
                 if len(answered) >= 2 * CALLERS:
                     flowing.set()
 
-    server = await Supervised.start(["--config", str(config)], tmp_path / "serve.log")
-    try:
-        load = asyncio.gather(*(call_until_refused(n) for n in range(CALLERS)))
-        await asyncio.wait_for(flowing.wait(), STARTUP_SECONDS)
-        server.process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(load, STARTUP_SECONDS)
-        assert await server.stop(signal.SIGTERM) == 0
-    finally:
-        await server.stop(signal.SIGKILL)
-        await server.kill_workers()
+    server = await supervise(["--config", str(config)])
+    load = asyncio.gather(*(call_until_refused(n) for n in range(CALLERS)))
+    await asyncio.wait_for(flowing.wait(), STARTUP_SECONDS)
+    server.process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(load, STARTUP_SECONDS)
+    assert await server.stop(signal.SIGTERM) == 0
     assert set(ended) == {"OK", "UNAVAILABLE"}, ended  # never CANCELLED, nothing timed out
+    assert ended["UNAVAILABLE"] == CALLERS  # each caller stopped at its first refusal
     assert server.lines[-1] == "verifier stopped"
     assert {line for line in server.lines if line.endswith(": verifier stopped")} == {
         "worker 1: verifier stopped",
