@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from verifier._errors import AuditUnavailable
-from verifier.audit import AlertRecord, AuditRecord, AuditSink, HighRiskMonitor, RefusalRecord
+from verifier.audit import (
+    AlertRecord,
+    AuditRecord,
+    AuditSink,
+    EncodedRecord,
+    HighRiskMonitor,
+    RefusalRecord,
+)
 from verifier.engine._audit_health import AuditHealth, AuditWatcher
 from verifier.engine._telemetry import EngineTelemetry
 
@@ -52,8 +59,15 @@ class AuditTrail:
         return self.health.writable
 
     async def append(self, record: AuditRecord | AlertRecord | RefusalRecord) -> None:
+        await self._written(self.sink.append(record))
+
+    async def append_encoded(self, record: EncodedRecord) -> None:
+        """``append`` for a verification's record as ``encode_verification`` gives it."""
+        await self._written(self.sink.append_encoded(record))
+
+    async def _written(self, write: Awaitable[None]) -> None:
         try:
-            await self.sink.append(record)
+            await write
         except AuditUnavailable:
             self.health.observed(False)
             raise
