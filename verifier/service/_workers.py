@@ -152,6 +152,10 @@ class Supervisor:
         self._announce = announce
         self._stopping = asyncio.Event()
 
+    def stop(self) -> None:
+        """Stop every worker, as SIGTERM to the supervisor does (from its event loop)."""
+        self._stopping.set()
+
     async def run(self, ready: Callable[[list[int]], object]) -> int:
         """Start every worker; once all serve, call ``ready(pids)``; keep them running until
         a signal; stop them. The exit status: 0 if every worker stopped cleanly, else 1 —
@@ -240,7 +244,7 @@ class Supervisor:
             slot.failures = 1 if served >= self._policy.stable_after else slot.failures + 1
             delay = self._policy.delay(slot.failures)
             logger.warning(
-                "worker %d (pid %d) exited with %s after %.1f s; restarting it in %.1f s",
+                "worker %d (pid %d) exited with %s after %.1f s; restarting it in %g s",
                 slot.number, slot.pid, _exit_text(returncode), served, delay,
             )  # fmt: skip
             await asyncio.sleep(delay)
@@ -272,7 +276,7 @@ class Supervisor:
             assert slot.process is not None
             if not waits[slot.number].done():
                 logger.error(
-                    "worker %d (pid %d) still running after %.0f s: killed",
+                    "worker %d (pid %d) still running after %g s: killed",
                     slot.number, slot.pid, self._stop_seconds,
                 )  # fmt: skip
                 with contextlib.suppress(ProcessLookupError):
