@@ -39,6 +39,26 @@ ROUNDS = 200
 connections across them: two in a row land on the same one half the time)."""
 CALLER = CallerIdentity(system="demo-service-hall")
 READY = re.compile(r"^worker (\d+) ready \(pid (\d+)\)$")
+TORN_LINE = b'{"seq": 1000000, "type": "record", "body": {"request_id": "half-writ'
+"""The start of an entry a crash cut off: no newline, not JSON."""
+
+
+async def exited(pid: int) -> None:
+    """Wait until process ``pid`` (not our child) has died."""
+    loop = asyncio.get_running_loop()
+    handle = os.pidfd_open(pid)
+    gone: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not gone.done():  # called again until the reader is removed
+            gone.set_result(None)
+
+    loop.add_reader(handle, readable)
+    try:
+        await asyncio.wait_for(gone, STARTUP_SECONDS)
+    finally:
+        loop.remove_reader(handle)
+        os.close(handle)
 
 
 class Supervised:
@@ -269,7 +289,18 @@ async def test_a_worker_killed_with_sigkill_is_restarted_and_its_chain_stays_who
         server.address, applications, answered, lambda: bool(recorded(audit / "worker-1"))
     )
     killed = server.pids[1]
-    os.kill(killed, signal.SIGKILL)
+    # The supervisor held still while worker 1 dies and the crash's torn line is laid on
+    # its chain's tail (as a kill in the middle of a write leaves one): the restarted
+    # worker must find it, cut it off and record the repair.
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        os.kill(killed, signal.SIGKILL)
+        await exited(killed)
+        tail = sorted((audit / "worker-1").glob("audit-*.jsonl"))[-1]
+        with tail.open("ab") as torn:
+            torn.write(TORN_LINE)
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
     await server.wait_for(lambda: server.pids[1] != killed)
     # Served again, by the new worker 1 too: its chain grows past what it had.
     before = sum(recorded(audit / "worker-1").values())
@@ -282,6 +313,8 @@ async def test_a_worker_killed_with_sigkill_is_restarted_and_its_chain_stays_who
     assert await server.stop(signal.SIGTERM) == 0
     assert_every_answer_in_exactly_one_chain(audit, answered)
     assert_chains_intact(audit)
+    repairs = [e.body for e in read_audit_entries(audit / "worker-1") if e.type == "recovery"]
+    assert [repair["truncated_bytes"] for repair in repairs] == [len(TORN_LINE)]
 
 
 DEPARTMENT_MS = 300.0
