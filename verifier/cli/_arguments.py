@@ -76,9 +76,14 @@ def workers(text: str) -> int:
     """``--workers``: how many server processes, ``0`` or ``auto`` meaning one per core."""
     if text.strip().lower() == "auto":
         return 0
-    value = _whole(text)
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = -1
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or auto (one per core) or more, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a number of processes, or 0 or auto (one per core), got {text!r}"
+        )
     return value
 
 
