@@ -2,7 +2,8 @@
 
     python bench/load_bench.py [--concurrency 1,16,64] [--duration 8] [--warmup 1]
                                [--client-processes 2] [--server-processes 1]
-                               [--data-dir DIR] [--no-nofsync] [--no-h2load] [--smoke]
+                               [--workers 2] [--data-dir DIR] [--no-nofsync]
+                               [--no-h2load] [--smoke]
 
 Servers, each its own OS processes on 127.0.0.1 (``--server-processes`` of them sharing one
 port through SO_REUSEPORT), all started before the first measurement and stopped at the end:
@@ -11,6 +12,15 @@ port through SO_REUSEPORT), all started before the first measurement and stopped
 - verify (no fsync): the same with ``VERIFIER_AUDIT__FSYNC=false`` (what fsync costs);
 - echo:              ``bench/echo_server.py``, a bare grpc.aio server answering every Verify
                      with one real, pre-built VerifyResponse: the ceiling for Python gRPC.
+
+With ``--workers N`` (P6 in docs/benchmarks.md; ``--smoke`` runs it with 2), two more:
+
+- verify --workers N: ``verifier serve --workers N``, audit fsync on: one supervisor and N
+                     worker processes on one port, one audit chain per worker;
+- echo xN:           N echo server processes on one port (SO_REUSEPORT), its baseline.
+
+Each verify row's ratio is against the echo with as many processes: the one-process rows
+against ``echo``, the ``--workers`` row against ``echo xN``, all in the same run.
 
 Each verify process writes its own audit file in a scratch directory (several processes
 appending to one file is not a supported set-up), on the same disk as the data.
@@ -38,6 +48,7 @@ import argparse
 import math
 import os
 import re
+import selectors
 import shutil
 import subprocess
 import sys
@@ -62,6 +73,19 @@ class Target:
     group: lc.ServerGroup
     audit_dirs: list[Path] = field(default_factory=list)
     """One audit directory per server process (verify servers only)."""
+    baseline: str | None = None
+    """The label of the echo target this one's ratio is against (None: it is an echo)."""
+    processes: int = 1
+    """Server processes answering on the port (h2load opens connections for each)."""
+    supervised: bool = False
+    """One supervisor process (``verifier serve --workers``) starting ``processes`` workers."""
+    worker_pids: list[int] = field(default_factory=list)
+    """A supervisor's workers, read from its output once it serves."""
+
+    @property
+    def pids(self) -> list[int]:
+        """Every process of the server, whose CPU counts: a supervisor's workers too."""
+        return [*self.group.pids, *self.worker_pids]
 
     def audit_records(self) -> int:
         return sum(lc.count_lines(directory) for directory in self.audit_dirs)
@@ -84,7 +108,74 @@ def verify_target(
         str(data_dir),
     ]
     group = lc.ServerGroup(label=label, argv=argv, port=port, count=processes, log_dir=scratch)
-    return Target(label, group, [audit_dir / f"process-{index}" for index in range(processes)])
+    audit_dirs = [audit_dir / f"process-{index}" for index in range(processes)]
+    return Target(label, group, audit_dirs, baseline="echo", processes=processes)
+
+
+def workers_target(data_dir: Path, scratch: Path, workers: int) -> Target:
+    """``verifier serve --workers N`` (audit fsync on): one supervisor, N workers, one port;
+    its audit directory holds one chain per worker (``worker-<k>``)."""
+    port = lc.free_port()
+    audit_dir = scratch / "audit-workers"
+    group = lc.ServerGroup(
+        label=f"verify --workers {workers}",
+        argv=[
+            sys.executable, "-m", "verifier.cli", "serve", "--workers", str(workers),
+            "--port", str(port), "--data-dir", str(data_dir),
+        ],
+        port=port,
+        env={"VERIFIER_AUDIT__FSYNC": "true", **lc.audit_settings(audit_dir)[1]},
+        log_dir=scratch,
+    )  # fmt: skip
+    audit_dirs = [audit_dir / f"worker-{slot}" for slot in range(1, workers + 1)]
+    return Target(
+        group.label,
+        group,
+        audit_dirs,
+        baseline=f"echo x{workers}",
+        processes=workers,
+        supervised=True,
+    )
+
+
+WORKER_READY = re.compile(rb"^worker (\d+) ready \(pid (\d+)\)")
+
+
+def read_worker_pids(target: Target) -> None:
+    """The pids a supervisor announces (``worker K ready (pid P)``) after it listens."""
+    process = target.group.processes[0]
+    assert process.stdout is not None
+    deadline = time.monotonic() + lc.STARTUP_SECONDS
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while len(target.worker_pids) < target.processes and time.monotonic() < deadline:
+            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            line = process.stdout.readline()
+            if not line:
+                break
+            if ready := WORKER_READY.match(line):
+                target.worker_pids.append(int(ready.group(2)))
+    if len(target.worker_pids) < target.processes:
+        raise RuntimeError(f"{target.label}: its workers did not all report ready")
+
+
+def echo_target(scratch: Path, processes: int, label: str = "echo") -> Target:
+    port = lc.free_port()
+    import echo_server
+
+    group = lc.ServerGroup(
+        label=label,
+        argv=[
+            sys.executable, str(BENCH_DIR / "echo_server.py"), "--port", str(port),
+            "--response", str(scratch / "response.bin"),
+        ],
+        port=port,
+        count=processes,
+        ready_prefix=echo_server.READY_PREFIX,
+        log_dir=scratch,
+    )  # fmt: skip
+    return Target(label, group, processes=processes)
 
 
 def start_verify(target: Target, fsync: bool) -> None:
@@ -171,7 +262,7 @@ def run_h2load(
         argv += ["-H", header]
     argv.append(f"http://{target.group.address}{lc.VERIFY_METHOD}")
     log_file.unlink(missing_ok=True)
-    server = lc.CpuWindow(target.group.pids)
+    server = lc.CpuWindow(target.pids)
     process = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -296,6 +387,12 @@ def main() -> int:
         help="channels per client process (0: 2 per server process)",
     )
     made.add_argument("--server-processes", type=int, default=1)
+    made.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="also verifier serve --workers N against N echo processes (P6; 0: not)",
+    )
     made.add_argument("--no-nofsync", action="store_true", help="skip the fsync=false row")
     made.add_argument("--no-h2load", action="store_true", help="skip the native client")
     made.add_argument("--no-python", action="store_true", help="skip the Python client")
@@ -305,6 +402,7 @@ def main() -> int:
         "warmup": 0.2,
         "client_processes": 1,
         "no_nofsync": True,
+        "workers": 2,
     }
     args = _common.parse_args(made, smoke)
     levels = [int(level) for level in args.concurrency.split(",")]
@@ -312,7 +410,8 @@ def main() -> int:
         made.error("duration 0-120 s, warm-up 0-30 s, at least one concurrency level")
     if min(levels) < 1 or max(levels) > 512 or not 1 <= args.server_processes <= 8:
         made.error("concurrency 1-512, server processes 1-8")
-    channels = args.channels or 2 * args.server_processes
+    if not 0 <= args.workers <= 8:
+        made.error("workers 0-8")
 
     import echo_server
 
@@ -343,26 +442,11 @@ def main() -> int:
                     "verify (no fsync)", data_dir, scratch, args.server_processes, fsync=False
                 )
             )
-        echo_port = lc.free_port()
-        echo = Target(
-            "echo",
-            lc.ServerGroup(
-                label="echo",
-                argv=[
-                    sys.executable,
-                    str(BENCH_DIR / "echo_server.py"),
-                    "--port",
-                    str(echo_port),
-                    "--response",
-                    str(scratch / "response.bin"),
-                ],
-                port=echo_port,
-                count=args.server_processes,
-                ready_prefix=echo_server.READY_PREFIX,
-                log_dir=scratch,
-            ),
-        )
-        targets.append(echo)
+        # Each echo before the verify rows measured against it (the ratio needs its rate).
+        targets.insert(0, echo_target(scratch, args.server_processes))
+        if args.workers:
+            targets.append(echo_target(scratch, args.workers, f"echo x{args.workers}"))
+            targets.append(workers_target(data_dir, scratch, args.workers))
 
         print(
             f"data: {data_dir}; {len(requests)} sample applications, requests "
@@ -372,27 +456,33 @@ def main() -> int:
         )
         if h2load is not None:
             print(f"h2load: one application every call ({H2LOAD_SAMPLE}, all four departments)")
+        channels_text = (
+            f"{args.channels} channel(s)" if args.channels else "2 channels per server process"
+        )
         print(
-            f"servers: {args.server_processes} process(es) each; python client: "
-            f"{args.client_processes} process(es), {channels} channel(s) each; "
+            f"servers: {args.server_processes} process(es) each"
+            + (f" (the --workers {args.workers} rows: {args.workers})" if args.workers else "")
+            + "; python client: "
+            f"{args.client_processes} process(es), {channels_text} each; "
             f"{args.duration:g} s measured after {args.warmup:g} s warm-up; "
             f"deadline {DEADLINE_SECONDS:g} s"
         )
 
         try:
             for target in targets:
-                if target.audit_dirs:
+                if target.supervised:
+                    target.group.start()
+                    read_worker_pids(target)
+                elif target.audit_dirs:
                     start_verify(target, fsync="no fsync" not in target.label)
                 else:
                     target.group.start()
                 print(
-                    f"  {target.label}: pids {target.group.pids} on {target.group.address}; "
+                    f"  {target.label}: pids {target.pids} on {target.group.address}; "
                     f"{sanity_check(target, requests, samples)}"
                 )
             print()
-            summary = run_levels(
-                args, levels, targets, requests, channels, h2load, scratch, frame_file
-            )
+            summary = run_levels(args, levels, targets, requests, h2load, scratch, frame_file)
         finally:
             for target in targets:
                 target.group.stop()
@@ -427,7 +517,6 @@ def run_levels(
     levels: list[int],
     targets: list[Target],
     requests: list[bytes],
-    channels: int,
     h2load: str | None,
     scratch: Path,
     frame_file: Path,
@@ -443,21 +532,19 @@ def run_levels(
         print(HEADER)
         notes = []
         for client in clients:
-            echo_rate = None
-            results = {}
-            # The echo server first, so that every verify row has its ratio.
-            for target in [targets[-1], *targets[:-1]]:
+            results: dict[str, lc.LoadResult] = {}
+            for target in targets:
                 if client == "python":
                     result = lc.run_python_load(
                         target.group.address,
                         requests,
                         concurrency=level,
                         client_processes=args.client_processes,
-                        channels_per_process=channels,
+                        channels_per_process=args.channels or 2 * target.processes,
                         warmup=args.warmup,
                         duration=args.duration,
                         deadline=DEADLINE_SECONDS,
-                        server_pids=target.group.pids,
+                        server_pids=target.pids,
                         records=target.audit_records if target.audit_dirs else None,
                     )
                     errors = None
@@ -469,14 +556,14 @@ def run_levels(
                         frame_file,
                         scratch / "h2load.log",
                         concurrency=level,
-                        server_processes=args.server_processes,
+                        server_processes=target.processes,
                         warmup=args.warmup,
                         duration=args.duration,
                     )
                     errors = f"{result.error_count}*" if result.error_count else "n/a"
                 results[target.label] = result
-                if target is targets[-1]:
-                    echo_rate = result.rate
+                baseline = results.get(target.baseline) if target.baseline else None
+                echo_rate = baseline.rate if baseline is not None else None
                 print(row(target.label, result, echo_rate, errors), flush=True)
                 note = f"  {target.label:<19} {result.client:<15} {bottleneck(result)}"
                 if result.errors:
@@ -484,11 +571,13 @@ def run_levels(
                 if result.audited_per_second is not None:
                     note += f"; audit records written {result.audited_per_second:.0f}/s"
                 notes.append(note)
-            echo_result = results.get("echo")
-            for label, result in results.items():
-                if label != "echo" and echo_result is not None and echo_result.calls:
+            for target in targets:
+                result = results[target.label]
+                label = target.label
+                echo_result = results.get(target.baseline) if target.baseline else None
+                if echo_result is not None and echo_result.calls:
                     verdict = "meets" if result.rate >= GOAL_RATIO * echo_result.rate else "misses"
-                    against = f"echo, {client} client, concurrency {level}"
+                    against = f"{target.baseline}, {client} client, concurrency {level}"
                     summary.append(
                         ratio_line(
                             f"{label} req/s, {client}, concurrency {level}",

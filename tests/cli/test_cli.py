@@ -137,6 +137,8 @@ def test_serve_then_verify_over_grpc_then_sigterm(demo_city: DemoCityManifest) -
         (["verify", "--item", "school_place", "--timeout", "-1"], "positive number of seconds"),
         (["verify", "--item", "school_place", "--timeout", "nan"], "finite"),
         (["serve", "--port", "70000"], "port 0-65535"),
+        (["serve", "--workers", "-1"], "number of processes, or 0 or auto"),
+        (["serve", "--workers", "many"], "number of processes, or 0 or auto"),
         (["demo-city", "--people", "0"], "at least 1"),
         (["simulate", "--error-rate", "1.5"], "between 0 and 1"),
         (["simulate", "--latency-ms", "-5"], "0 or more milliseconds"),

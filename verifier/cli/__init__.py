@@ -13,7 +13,7 @@ from verifier._errors import (
     VerifierError,
 )
 from verifier.cli import _local, _service
-from verifier.cli._arguments import pair, port, seconds, whole_number
+from verifier.cli._arguments import pair, port, seconds, whole_number, workers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the gRPC API (embedded default if no config)")
     _local.add_config_arguments(serve)
     serve.add_argument("--port", type=port, help="listen port (0: any free port)")
+    serve.add_argument(
+        "--workers", type=workers, metavar="N",
+        help="server processes sharing the port, supervised, one audit chain each under "
+        "<audit dir>/worker-<k> (0 or auto: one per core; default: server.workers, 1: a "
+        "single process)",
+    )  # fmt: skip
+    # Set by the supervisor on the processes it starts (verifier.cli._workers).
+    serve.add_argument("--worker-slot", type=whole_number(1), help=argparse.SUPPRESS)
     serve.set_defaults(run=_service.run_serve)
 
     demo = commands.add_parser(

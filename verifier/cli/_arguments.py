@@ -72,6 +72,21 @@ def port(text: str) -> int:
     return value
 
 
+def workers(text: str) -> int:
+    """``--workers``: how many server processes, ``0`` or ``auto`` meaning one per core."""
+    if text.strip().lower() == "auto":
+        return 0
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of processes, or 0 or auto (one per core), got {text!r}"
+        )
+    return value
+
+
 def pair(form: str) -> Callable[[str], tuple[str, str]]:
     """``KEY=VALUE`` (``--param district=…``, ``--subject child=…``): both sides non-empty."""
     left = form.partition("=")[0]

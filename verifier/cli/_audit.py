@@ -49,6 +49,7 @@ from verifier.cli._audit_source import (
     add_period_arguments,
     add_source_arguments,
     audit_directory,
+    chains_in,
     check_pseudonym_key,
     pseudonymiser_from,
     read_events,
@@ -171,10 +172,6 @@ def _reports_log_errors(command: Command) -> Command:
 def run_verify(args: argparse.Namespace) -> int:
     config = config_from(args)
     directory = audit_directory(args, config)
-    key_path = Path(args.public_key) if args.public_key else directory / PUBLIC_KEY_FILE
-    if not key_path.is_file():
-        raise ConfigurationError(f"public key {key_path} does not exist (pass --public-key)")
-    public_key = load_public_key(key_path)  # ConfigurationError naming the file
     witness = (
         None
         if args.no_witness
@@ -182,10 +179,20 @@ def run_verify(args: argparse.Namespace) -> int:
         if args.witness
         else witness_for(config)
     )
+    # One chain, or one per worker of `verifier serve --workers`: each verified alone.
+    reports = []
     try:
-        result = verify_audit_log(
-            directory, public_key, allow_open_tail=args.allow_open_tail, witness=witness
-        )
+        for chain in chains_in(directory):
+            key_path = Path(args.public_key) if args.public_key else chain / PUBLIC_KEY_FILE
+            if not key_path.is_file():
+                raise ConfigurationError(
+                    f"public key {key_path} does not exist (pass --public-key)"
+                )
+            public_key = load_public_key(key_path)  # ConfigurationError naming the file
+            result = verify_audit_log(
+                chain, public_key, allow_open_tail=args.allow_open_tail, witness=witness
+            )
+            reports.append((chain, key_path, result))
     except WitnessError as exc:
         print(f"witness error: {exc}", file=sys.stderr)
         return 2
@@ -194,8 +201,13 @@ def run_verify(args: argparse.Namespace) -> int:
             witness.close()
     # A log whose only fault is a missing closing checkpoint is live or cut short: not
     # proven, and worth telling apart from one whose bytes were changed.
-    print("\n".join(_verification_lines(directory, key_path, result, witness)))
-    return 0 if result.ok else 1
+    print(
+        "\n\n".join(
+            "\n".join(_verification_lines(chain, key_path, result, witness))
+            for chain, key_path, result in reports
+        )
+    )
+    return 0 if all(result.ok for _, _, result in reports) else 1
 
 
 def _verification_lines(

@@ -167,9 +167,27 @@ class Located:
         return f"{shown}:{self.entry.line}"
 
 
+WORKER_CHAIN_PREFIX = "worker-"
+"""``verifier serve --workers N`` writes one chain per worker: ``<audit dir>/worker-<k>``."""
+
+
+def chains_in(directory: Path) -> list[Path]:
+    """The audit chains ``directory`` holds: its own log, and one per worker of ``verifier
+    serve --workers`` (``worker-1``, ``worker-2`` …, in that order)."""
+    workers = [
+        path
+        for path in directory.glob(f"{WORKER_CHAIN_PREFIX}*")
+        if path.is_dir() and path.name.removeprefix(WORKER_CHAIN_PREFIX).isdigit()
+    ]
+    workers.sort(key=lambda path: int(path.name.removeprefix(WORKER_CHAIN_PREFIX)))
+    own = any(directory.glob("audit-*.jsonl"))
+    return [directory, *workers] if own or not workers else workers
+
+
 def read_events(directory: Path) -> Iterator[Located]:
-    """Every record entry of the log (checkpoints and recovery markers skipped), parsed."""
-    for entry in read_audit_entries(directory):
+    """Every record entry of the log (checkpoints and recovery markers skipped), parsed:
+    chain by chain where workers wrote one each (``chains_in``)."""
+    for entry in (entry for chain in chains_in(directory) for entry in read_audit_entries(chain)):
         if entry.type != "record":
             continue
         try:

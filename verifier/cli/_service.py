@@ -35,9 +35,25 @@ def listen_address(config: VerifierConfig, port: int | None) -> str:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    slot: int | None = args.worker_slot
     config = config_from(args)
-    if args.config is None:
+    if slot is None:
+        workers = config.server.workers if args.workers is None else args.workers
+        if workers != 1:
+            from verifier.cli._workers import run_supervisor
+
+            return run_supervisor(args, 0 if workers == "auto" else workers)
+    worker = f"[worker {slot}] " if slot is not None else ""
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s {worker}%(message)s"
+    )
+    if slot is not None:
+        from verifier.cli._workers import worker_config
+        from verifier.service._workers import die_with_supervisor
+
+        die_with_supervisor()
+        config = worker_config(config, slot)
+    elif args.config is None:
         # The embedded default: make the demo city on first run so `verifier serve` just works.
         ensure_demo_city(config.data_dir, progress=print)
     address = listen_address(config, args.port)
@@ -46,7 +62,8 @@ def run_serve(args: argparse.Namespace) -> int:
     def ready(port: int) -> None:
         # The first line is read by scripts (the demo, tests): keep it exactly so.
         print(f"verifier listening on {host}:{port}", flush=True)
-        print(f"  {_security_summary(config)}", flush=True)
+        if slot is None:  # a worker's supervisor says the rest, once for all
+            print(f"  {security_summary(config)}", flush=True)
 
     credentials = server_credentials_for(config)
     # One telemetry set-up for the engine and the server (admission-control metrics).
@@ -72,7 +89,7 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _security_summary(config: VerifierConfig) -> str:
+def security_summary(config: VerifierConfig) -> str:
     tls = config.server.tls
     if tls is None:
         transport = "plaintext, this machine only"

@@ -13,7 +13,7 @@ import re
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -137,6 +137,10 @@ class ServerConfig(ServerOptions):
     address: str = "127.0.0.1:50051"
     tls: TlsConfig | None = None
     """None: plaintext, which is only allowed on a loopback address (development)."""
+    workers: Literal["auto"] | Annotated[int, Field(ge=0)] = 1
+    """Processes ``verifier serve`` runs on the one port, supervised, each with its own audit
+    chain (``<audit dir>/worker-<k>``); 0 or ``auto``: one per core; 1: one process, no
+    supervisor. ``--workers`` overrides it."""
 
 
 class AccessMode(StrEnum):

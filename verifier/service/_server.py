@@ -303,7 +303,7 @@ async def serve(
         raise
     stop = stop or asyncio.Event()
     # Handlers stay installed through the shutdown: a second signal must not cut the drain.
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         await server.start()
         try:
             await verifier.start()
@@ -316,7 +316,7 @@ async def serve(
 
 
 @contextlib.contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
     loop = asyncio.get_running_loop()
     installed = []
     for sig in (signal.SIGTERM, signal.SIGINT):
