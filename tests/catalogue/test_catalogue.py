@@ -28,7 +28,15 @@ facts:
 def test_shipped_catalogue_loads_with_every_sharing_class() -> None:
     catalogue = load_catalogue()
     assert {fact.sharing for fact in catalogue.facts.values()} == set(SharingClass)
-    assert set(catalogue.departments) == {"household", "social_insurance", "housing", "tax"}
+    assert set(catalogue.departments) == {
+        "household",
+        "social_insurance",
+        "housing",
+        "tax",
+        "vehicle_registration",
+        "market_regulation",
+        "civil_affairs",
+    }
     for fact in catalogue.facts.values():
         assert fact.legal_reference
         assert fact.freshness.total_seconds() > 0

@@ -12,7 +12,15 @@ from verifier.adapter import DepartmentAdapter
 from verifier.engine import Verifier
 from verifier.model import parse_application
 
-DEPARTMENTS = ("household", "social_insurance", "housing", "tax")
+DEPARTMENTS = (
+    "household",
+    "social_insurance",
+    "housing",
+    "tax",
+    "vehicle_registration",
+    "market_regulation",
+    "civil_affairs",
+)
 
 
 @pytest.fixture
