@@ -223,7 +223,15 @@ def test_report_counts_items_decisions_and_documents(
     }
     documents = Counter(doc for r in results for doc in r.documents_not_required)
     assert report["documents_not_required"] == dict(documents)
-    assert set(report["departments"]) == {"household", "social_insurance", "housing", "tax"}
+    assert set(report["departments"]) == {
+        "household",
+        "social_insurance",
+        "housing",
+        "tax",
+        "vehicle_registration",
+        "market_regulation",
+        "civil_affairs",
+    }
     unknown = Counter(
         (f.provenance.department, str(f.reason))
         for r in results
