@@ -5,7 +5,6 @@ explained by the clause that reason fails; everyone else still qualifies."""
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -18,25 +17,6 @@ from adapters.demo_city._caseloads import ITEMS, application_from_row, caseload_
 from verifier.adapter import DepartmentAdapter
 from verifier.engine import Verifier
 from verifier.model import DecisionOutcome, Truth, parse_application
-
-DEPARTMENTS = (
-    "household",
-    "social_insurance",
-    "housing",
-    "tax",
-    "vehicle_registration",
-    "market_regulation",
-    "civil_affairs",
-)
-
-
-@pytest.fixture
-def city_adapters(city: DemoCityManifest) -> dict[str, DepartmentAdapter]:
-    adapters: dict[str, DepartmentAdapter] = {}
-    for department in DEPARTMENTS:
-        module = importlib.import_module(f"adapters.{department}")
-        adapters[department] = module.create_adapter({"url": city.urls[department]})
-    return adapters
 
 
 def test_the_manifest_and_caseloads_json_record_the_planted_counts(

@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from support import DEPARTMENTS
 
 from adapters.demo_city import (
     DemoCityManifest,
@@ -23,15 +24,6 @@ from adapters.demo_city import (
 from verifier.model import parse_application, parse_resident_id, resident_id_birth_date
 
 REFERENCE = date(2026, 8, 31)
-DEPARTMENTS = (
-    "household",
-    "social_insurance",
-    "housing",
-    "tax",
-    "vehicle_registration",
-    "market_regulation",
-    "civil_affairs",
-)
 ID_COLUMNS = {"resident_id", "guardian_id", "child_id", "owner_id", "tenant_id"}
 RECHECK_ITEMS = (
     "social_assistance_recheck",

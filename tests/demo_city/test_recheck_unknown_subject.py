@@ -5,7 +5,6 @@ UNKNOWN with reason SUBJECT_NOT_FOUND, and the decision goes to a caseworker."""
 from __future__ import annotations
 
 import copy
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -17,25 +16,7 @@ from verifier.adapter import DepartmentAdapter
 from verifier.engine import Verifier
 from verifier.model import DecisionOutcome, FactStatus, UnknownReason, parse_application
 
-DEPARTMENTS = (
-    "household",
-    "social_insurance",
-    "housing",
-    "vehicle_registration",
-    "market_regulation",
-    "civil_affairs",
-)
 NOBODY = resident_id("11010119900101950")  # valid, but no one in the city has it
-
-
-@pytest.fixture
-def city_adapters(city: DemoCityManifest) -> dict[str, DepartmentAdapter]:
-    return {
-        department: importlib.import_module(f"adapters.{department}").create_adapter(
-            {"url": city.urls[department]}
-        )
-        for department in DEPARTMENTS
-    }
 
 
 def replaced(application: dict[str, Any], role: str) -> dict[str, Any]:

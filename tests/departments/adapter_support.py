@@ -12,15 +12,6 @@ from sqlalchemy import create_engine, make_url, text
 from adapters.demo_city import DemoCityManifest
 from verifier.adapter import DepartmentAdapter
 
-DEPARTMENTS = (
-    "household",
-    "social_insurance",
-    "housing",
-    "tax",
-    "vehicle_registration",
-    "market_regulation",
-    "civil_affairs",
-)
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 

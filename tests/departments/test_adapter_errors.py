@@ -11,8 +11,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from adapter_support import DEPARTMENTS, City, postgres_url, with_search_path
+from adapter_support import City, postgres_url, with_search_path
 from sqlalchemy import create_engine, make_url, text
+from support import DEPARTMENTS
 
 from verifier._errors import (
     ConfigurationError,

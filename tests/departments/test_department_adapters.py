@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 import pytest
-from adapter_support import DEPARTMENTS, City
+from adapter_support import City
+from support import DEPARTMENTS
 
 from adapters.demo_city import DemoSample, ExpectedFact
 from verifier._errors import DepartmentError

@@ -14,15 +14,6 @@ from adapters.http import HttpDepartmentAdapter, settings_from
 from verifier.adapter import DepartmentAdapter, DepartmentQuery, FactRequest
 from verifier.model import parse_resident_id
 
-DEPARTMENTS = (
-    "household",
-    "social_insurance",
-    "housing",
-    "tax",
-    "vehicle_registration",
-    "market_regulation",
-    "civil_affairs",
-)
 REFERENCE = date(2026, 8, 31)
 
 

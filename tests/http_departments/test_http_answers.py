@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from http_support import DEPARTMENTS, all_queries, http_adapter, sample_queries, sql_adapter
+from http_support import all_queries, http_adapter, sample_queries, sql_adapter
+from support import DEPARTMENTS
 
 from adapters.demo_city import DemoCityManifest
 from adapters.http import HttpDepartmentAdapter
