@@ -220,6 +220,7 @@ class Caseloads:
         for person in household.people:
             self._clean(person, SA_VEHICLE_LIMIT)
             _cut_contributions(person, self._month - WINDOW_MONTHS + 1)
+            person.tax = _cut(person.tax, self._month - WINDOW_MONTHS + 1)
         reason = self._reason("social_assistance_recheck")
         person = self._rng.choice(self._adults(household))
         if reason == "died":
@@ -373,9 +374,13 @@ def _registered_locally(person: Person) -> bool:
 
 def _cut_contributions(person: Person, first_month_without: int) -> None:
     """End every contribution before ``first_month_without`` (the months after are unpaid)."""
+    person.insurance = _cut(person.insurance, first_month_without)
+
+
+def _cut(spans: list[Span], first_month_without: int) -> list[Span]:
     kept = []
-    for span in person.insurance:
+    for span in spans:
         if span.first_month < first_month_without:
             span.last_month = min(span.last_month, first_month_without - 1)
             kept.append(span)
-    person.insurance = kept
+    return kept

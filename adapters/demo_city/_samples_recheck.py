@@ -43,7 +43,7 @@ SA_VEHICLE, AH_VEHICLE, SA_STANDARD, AH_LIMIT, WINDOW = 30_000, 150_000, 1_365, 
 def person_facts(
     role: str, *, vehicle_over: bool, vehicles: int, business: bool, died: bool
 ) -> list[ExpectedFact]:
-    """The vehicle, business and death facts of one member of an assisted household."""
+    """The vehicle, business, death and income facts of one member of an assisted household."""
     return [
         fact("vehicle_registration", "vehicles_owned", vehicles, role),
         fact(
@@ -63,6 +63,7 @@ def person_facts(
             window_months=WINDOW,
             threshold_yuan=SA_STANDARD,
         ),
+        fact("tax", "income_tax_months_in_window", 0, role, window_months=WINDOW),
     ]
 
 
