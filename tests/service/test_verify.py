@@ -217,7 +217,7 @@ async def test_unexpected_failure_is_internal_with_an_error_id_and_no_detail(
     async def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError(message)
 
-    monkeypatch.setattr(served.verifier, "verify", explode)
+    monkeypatch.setattr(served.verifier, "decide", explode)
     with (
         caplog.at_level(logging.ERROR, logger="verifier.service"),
         pytest.raises(grpc.aio.AioRpcError) as raised,

@@ -35,6 +35,7 @@ from verifier.catalogue import Catalogue
 from verifier.engine._audit_health import AuditWatcher
 from verifier.engine._audit_trail import AuditTrail
 from verifier.engine._cache import CachePolicy, FactCacheStage
+from verifier.engine._compiled import CompiledItem, CompiledItems
 from verifier.engine._facts import fact_results
 from verifier.engine._fanout import CallLedger, DepartmentOutcome, call_departments
 from verifier.engine._planner import plan_departments
@@ -52,12 +53,11 @@ from verifier.model import (
     EMBEDDED_CALLER,
     Application,
     CallerIdentity,
-    DepartmentCall,
-    FactResult,
     FactStatus,
     VerificationResult,
 )
-from verifier.rules import ItemRegistry, ServiceItem
+from verifier.model._plain import PlainCall, PlainFact, PlainResult
+from verifier.rules import ItemRegistry
 
 logger = logging.getLogger("verifier.engine")
 
@@ -125,6 +125,7 @@ class Verifier:
         self.default_timeout = default_timeout
         self._clock = clock
         self._today = today
+        self._compiled = CompiledItems(catalogue)
         self._providers = telemetry
         self._telemetry = EngineTelemetry(telemetry, pseudonymiser.pseudonym)
         self._trail = AuditTrail(audit, alerts, self._telemetry)
@@ -223,13 +224,25 @@ class Verifier:
         record cannot be made durable. A department that fails or does not answer in time
         costs its facts (UNKNOWN), never the request.
         """
+        return (await self.decide(application, caller=caller, timeout=timeout)).public()
+
+    async def decide(
+        self,
+        application: Application,
+        *,
+        caller: CallerIdentity | None = None,
+        timeout: float | None = None,
+    ) -> PlainResult:
+        """``verify``, answering with the engine's plain result (``verifier.model._plain``)
+        rather than the public models: for edges that encode the result themselves (the gRPC
+        service builds its response straight from it) and pay for no model they discard."""
         started = VerificationStarted(uuid.uuid4().hex, caller or EMBEDDED_CALLER, application)
         with self._telemetry.verification(started) as span:
             return await self._verify(started, span, timeout)
 
     async def _verify(
         self, started: VerificationStarted, span: VerificationSpan, timeout: float | None
-    ) -> VerificationResult:
+    ) -> PlainResult:
         begun = time.perf_counter()
         loop = asyncio.get_running_loop()
         budget = self.default_timeout if timeout is None else timeout
@@ -246,10 +259,9 @@ class Verifier:
         if refusals:
             await self._refuse(started, item.version, refusals, span)
         reference_date = application.reference_date or self._today()
+        compiled = self._compiled.get(item, reference_date)
         # The register facts ride in the department calls: a "no" needs them (_register).
-        checks = register_checks(
-            item.bind(application, self.catalogue, reference_date), application, self.catalogue
-        )
+        checks = register_checks(compiled.bind(application), application, self.catalogue)
         bound = checks.bound
         # The cache stage comes only after validation and authorisation: a cached fact must
         # never reach a caller who may not see it.
@@ -270,7 +282,7 @@ class Verifier:
                 self._resilience,
                 ledger,
             )
-            facts, calls = self._judge(outcomes, item)
+            facts, calls = self._judge(outcomes, compiled.rule_version)
             if self._cache is not None and cached is not None:
                 facts, calls = await self._cache.settle(
                     cached, to_fetch, facts, calls, item.rule_version
@@ -292,9 +304,7 @@ class Verifier:
                 await self._trail.append_despite_cancellation(record)
             raise
         facts = checks.rejudge(facts, self.catalogue)
-        result = self._result(
-            started.request_id, item, application, reference_date, facts, calls, begun
-        )
+        result = self._result(started.request_id, compiled, application, facts, calls, begun)
         audited = await self._audit(result, application, started.caller, span.trace_id())
         span.decided(result)  # only once audited: without that, nothing was decided
         await self._raise_alerts(audited)
@@ -327,20 +337,20 @@ class Verifier:
         raise AccessDenied(refusals)
 
     def _judge(
-        self, outcomes: Sequence[DepartmentOutcome], item: ServiceItem
-    ) -> tuple[list[FactResult], list[DepartmentCall]]:
+        self, outcomes: Sequence[DepartmentOutcome], rule_version: str
+    ) -> tuple[list[PlainFact], list[PlainCall]]:
         """The facts and the calls as finally judged (a malformed answer fails its call)."""
         retrieved_at = self._clock()
-        facts: list[FactResult] = []
-        calls: list[DepartmentCall] = []
+        facts: list[PlainFact] = []
+        calls: list[PlainCall] = []
         for outcome in outcomes:
-            results, call_outcome = fact_results(outcome, retrieved_at, item.rule_version)
-            call = DepartmentCall(
-                department=outcome.plan.department,
-                outcome=call_outcome,
-                duration_ms=round(outcome.duration_ms, 3),
-                facts=tuple(fact.name for fact in outcome.plan.facts),
-                attempts=outcome.attempts,
+            results, call_outcome = fact_results(outcome, retrieved_at, rule_version)
+            call = PlainCall(
+                outcome.plan.department,
+                call_outcome,
+                round(outcome.duration_ms, 3),
+                tuple(fact.name for fact in outcome.plan.facts),
+                outcome.attempts,
             )
             self._telemetry.department_finished(
                 DepartmentFinished(
@@ -354,43 +364,49 @@ class Verifier:
     def _result(
         self,
         request_id: str,
-        item: ServiceItem,
+        compiled: CompiledItem,
         application: Application,
-        reference_date: date,
-        facts: list[FactResult],
-        calls: list[DepartmentCall],
+        facts: list[PlainFact],
+        calls: list[PlainCall],
         started: float,
-    ) -> VerificationResult:
-        facts.sort(key=_item_order(item))
+    ) -> PlainResult:
+        order = compiled.order
+        last = len(order)
+        facts.sort(key=lambda fact: order.get(fact.name, last))
         values = {fact.name: fact.value for fact in facts}
-        decision = item.evaluate(
-            values,
-            roles_present={subject.role for subject in application.subjects},
-            reference_date=reference_date,
+        decision = compiled.rule.evaluate(
+            values, {subject.role for subject in application.subjects}
         )
-        return VerificationResult(
-            request_id=request_id,
-            service_item=item.id,
-            item_version=item.version,
-            reference_date=reference_date,
-            facts=tuple(facts),
-            decision=decision,
-            documents_not_required=self._documents_replaced(facts),
-            department_calls=tuple(calls),
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        item = compiled.item
+        return PlainResult(
+            request_id,
+            item.id,
+            item.version,
+            compiled.reference_date,
+            tuple(facts),
+            decision,
+            self._documents_replaced(facts, compiled),
+            tuple(calls),
+            round((time.perf_counter() - started) * 1000, 3),
         )
 
-    def _documents_replaced(self, facts: list[FactResult]) -> tuple[str, ...]:
+    def _documents_replaced(
+        self, facts: list[PlainFact], compiled: CompiledItem
+    ) -> tuple[str, ...]:
         documents: dict[str, None] = {}
         for fact in facts:
-            document = self.catalogue.facts[fact.fact].replaces_document
-            if fact.status is FactStatus.KNOWN and document:
+            if fact.status is not FactStatus.KNOWN:
+                continue
+            document = compiled.documents.get(fact.fact)
+            if document is None:  # a register fact the engine added
+                document = self.catalogue.facts[fact.fact].replaces_document
+            if document:
                 documents[document] = None
         return tuple(documents)
 
     async def _audit(
         self,
-        result: VerificationResult,
+        result: PlainResult,
         application: Application,
         caller: CallerIdentity,
         trace_id: str | None,
@@ -415,8 +431,3 @@ class Verifier:
                 record.caller_system, record.subject_pseudonyms, record.time
             )
         )
-
-
-def _item_order(item: ServiceItem) -> Callable[[FactResult], int]:
-    order = {name: index for index, name in enumerate(item.facts)}
-    return lambda fact: order.get(fact.name, len(order))
