@@ -8,7 +8,6 @@ arguments, whatever they hold, and show that a log written from encoded records 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,13 @@ from verifier.model import (
     FactResult,
     Provenance,
     VerificationResult,
+)
+from verifier.model._plain import (
+    PlainCall,
+    PlainDecision,
+    PlainFact,
+    PlainProvenance,
+    PlainResult,
 )
 
 PSEUDONYMS = Pseudonymiser(bytes(range(32)))
@@ -192,7 +198,7 @@ def test_the_encoded_body_is_the_models_canonical_json(arguments: dict[str, Any]
 @given(verifications())
 @settings(max_examples=50)
 def test_plain_dataclasses_encode_as_the_public_models_do(arguments: dict[str, Any]) -> None:
-    """The engine's internal result (slotted dataclasses, the models' attribute names)."""
+    """The engine's internal result: slotted dataclasses with the models' attribute names."""
     plain = {**arguments, "result": _as_dataclasses(arguments["result"])}
     encoded = encode_verification(pseudonymiser=PSEUDONYMS, **plain)
     assert encoded.body == model_body(arguments)
@@ -209,22 +215,23 @@ def test_the_encoded_record_carries_what_alerts_read(arguments: dict[str, Any]) 
     assert encoded.time == record.time
 
 
-def _as_dataclasses(result: VerificationResult) -> Any:
-    def plain(name: str, model: Any, **changes: Any) -> Any:
-        fields = {**{key: getattr(model, key) for key in type(model).model_fields}, **changes}
-        cls = dataclasses.make_dataclass(name, list(fields), slots=True, frozen=True)
-        return cls(**fields)
+def _as_dataclasses(result: VerificationResult) -> PlainResult:
+    """The engine's own result (``verifier.model._plain``) holding the same values."""
+
+    def fields(model: Any, **changes: Any) -> dict[str, Any]:
+        return {**{key: getattr(model, key) for key in type(model).model_fields}, **changes}
 
     facts = tuple(
-        plain("Fact", fact, provenance=plain("Provenance", fact.provenance))
+        PlainFact(**fields(fact, provenance=PlainProvenance(**fields(fact.provenance))))
         for fact in result.facts
     )
-    return plain(
-        "Result",
-        result,
-        facts=facts,
-        decision=plain("Decision", result.decision),
-        department_calls=tuple(plain("Call", call) for call in result.department_calls),
+    return PlainResult(
+        **fields(
+            result,
+            facts=facts,
+            decision=PlainDecision(**fields(result.decision)),
+            department_calls=tuple(PlainCall(**fields(c)) for c in result.department_calls),
+        )
     )
 
 

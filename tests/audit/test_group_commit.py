@@ -4,15 +4,14 @@ acknowledged before the sync that makes it durable."""
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
 from audit_support import audit_record
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-import verifier.audit._writer as writer_module
 from verifier.audit import ChainedAuditLog, verify_audit_log
+from verifier.audit._writer import ChainWriter
 
 KEY = Ed25519PrivateKey.generate()
 
@@ -53,14 +52,13 @@ async def test_no_record_is_acknowledged_before_it_is_synced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     durable = [b""]
-    real_sync = writer_module._datasync
+    write_through = ChainWriter._write_through
 
-    def sync_and_note(fd: int) -> None:
-        real_sync(fd)
-        os.lseek(fd, 0, os.SEEK_SET)
-        durable[0] = os.read(fd, 1 << 20)
+    def write_and_note(writer: ChainWriter, data: bytes) -> None:
+        write_through(writer, data)  # returns once the bytes are synced
+        durable[0] = b"".join(path.read_bytes() for path in sorted(tmp_path.glob("*.jsonl")))
 
-    monkeypatch.setattr(writer_module, "_datasync", sync_and_note)
+    monkeypatch.setattr(ChainWriter, "_write_through", write_and_note)
     log = ChainedAuditLog(tmp_path, KEY)
 
     async def append(number: int) -> None:

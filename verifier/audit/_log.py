@@ -45,8 +45,9 @@ logger = logging.getLogger("verifier.audit")
 DEFAULT_MAX_FILE_BYTES = 64 << 20
 DEFAULT_CHECKPOINT_EVERY = 1000
 GATHER_TURNS = 4
-"""At most how many turns of the event loop a batch waits for more records (measured at
-concurrency 64: more turns add latency the syncs they save do not pay back)."""
+"""At most how many turns of the event loop a batch waits for more records. Under load a
+turn runs many verifications' steps, so each turn is latency every record in the batch
+pays: at concurrency 64, 16 turns lost throughput that 4 did not."""
 
 
 def _utc_now() -> datetime:
