@@ -48,7 +48,6 @@ import argparse
 import math
 import os
 import re
-import selectors
 import shutil
 import subprocess
 import sys
@@ -138,26 +137,20 @@ def workers_target(data_dir: Path, scratch: Path, workers: int) -> Target:
     )
 
 
-WORKER_READY = re.compile(rb"^worker (\d+) ready \(pid (\d+)\)")
-
-
 def read_worker_pids(target: Target) -> None:
-    """The pids a supervisor announces (``worker K ready (pid P)``) after it listens."""
-    process = target.group.processes[0]
-    assert process.stdout is not None
-    deadline = time.monotonic() + lc.STARTUP_SECONDS
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while len(target.worker_pids) < target.processes and time.monotonic() < deadline:
-            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                break
-            line = process.stdout.readline()
-            if not line:
-                break
-            if ready := WORKER_READY.match(line):
-                target.worker_pids.append(int(ready.group(2)))
-    if len(target.worker_pids) < target.processes:
-        raise RuntimeError(f"{target.label}: its workers did not all report ready")
+    """A supervisor's workers: its children. It says it listens once every worker does, so
+    they are all there by then (its output is not read again: the group's reader may have
+    buffered it already)."""
+    supervisor = target.group.processes[0].pid
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(encoding="ascii").rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == supervisor:  # field 4 of stat, the parent's pid
+            target.worker_pids.append(int(stat.parent.name))
+    if len(target.worker_pids) != target.processes:
+        raise RuntimeError(f"{target.label}: {len(target.worker_pids)} workers running")
 
 
 def echo_target(scratch: Path, processes: int, label: str = "echo") -> Target:

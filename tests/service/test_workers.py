@@ -350,12 +350,17 @@ async def test_sigterm_drains_every_worker_and_the_supervisor_exits_0(
     audit = data_dir / "audit"
     ended: Counter[str] = Counter()
     answered: list[str] = []
-    flowing = asyncio.Event()
+    in_flight_answered: list[str] = []
+    flowing, signalled = asyncio.Event(), asyncio.Event()
 
-    async def call_until_refused(seed: int) -> None:
+    async def call_until_the_signal(seed: int) -> None:
+        """Calls one after another until SIGTERM is sent; the one in flight then must be
+        answered, or refused with UNAVAILABLE if the drain began before it arrived. (No new
+        call after the signal: one that reaches a worker after its drain let grpc stop
+        would be cut off by grpc itself — the drain's own tests cover that window.)"""
         rng = random.Random(seed)
         async with fresh_client(server.address) as client:
-            while True:
+            while not signalled.is_set():
                 try:
                     result = await client.verify(rng.choice(applications), timeout=10.0)
                 except grpc.aio.AioRpcError as error:
@@ -363,17 +368,21 @@ async def test_sigterm_drains_every_worker_and_the_supervisor_exits_0(
                     return
                 ended["OK"] += 1
                 answered.append(result.request_id)
+                if signalled.is_set():
+                    in_flight_answered.append(result.request_id)
                 if len(answered) >= 2 * CALLERS:
                     flowing.set()
 
     server = await supervise(["--config", str(config)])
-    load = asyncio.gather(*(call_until_refused(n) for n in range(CALLERS)))
+    load = asyncio.gather(*(call_until_the_signal(n) for n in range(CALLERS)))
     await asyncio.wait_for(flowing.wait(), STARTUP_SECONDS)
     server.process.send_signal(signal.SIGTERM)
+    signalled.set()
     await asyncio.wait_for(load, STARTUP_SECONDS)
     assert await server.stop(signal.SIGTERM) == 0
-    assert set(ended) == {"OK", "UNAVAILABLE"}, ended  # never CANCELLED, nothing timed out
-    assert ended["UNAVAILABLE"] == CALLERS  # each caller stopped at its first refusal
+    assert set(ended) <= {"OK", "UNAVAILABLE"}, ended  # never CANCELLED, nothing timed out
+    # Calls take 300 ms: most of those in flight at the signal had been accepted.
+    assert in_flight_answered
     assert server.lines[-1] == "verifier stopped"
     assert {line for line in server.lines if line.endswith(": verifier stopped")} == {
         "worker 1: verifier stopped",

@@ -216,10 +216,9 @@ class Supervisor:
         try:
             listening = await asyncio.wait_for(_ready_line(process), WORKER_STARTUP_SECONDS)
         except TimeoutError:
+            _signal(process, signal.SIGKILL)
             listening = False
-        if not listening:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+        if not listening:  # (its output ended: it is exiting)
             return WorkerStartFailed(slot.number, await process.wait())
         slot.output = asyncio.ensure_future(self._relay(slot.number, process))
         return None
@@ -266,8 +265,7 @@ class Supervisor:
         ]
         for slot in running:
             assert slot.process is not None
-            with contextlib.suppress(ProcessLookupError):
-                slot.process.send_signal(signal.SIGTERM)
+            _signal(slot.process, signal.SIGTERM)
         waits = {slot.number: asyncio.ensure_future(_exited(slot)) for slot in running}
         if waits:
             await asyncio.wait(waits.values(), timeout=self._stop_seconds)
@@ -279,13 +277,21 @@ class Supervisor:
                     "worker %d (pid %d) still running after %g s: killed",
                     slot.number, slot.pid, self._stop_seconds,
                 )  # fmt: skip
-                with contextlib.suppress(ProcessLookupError):
-                    slot.process.kill()
+                _signal(slot.process, signal.SIGKILL)
             returncode = await waits[slot.number]
             if returncode not in _CLEAN_EXITS:
                 clean = False
                 logger.error("worker %d exited with %s", slot.number, _exit_text(returncode))
         return 0 if clean else 1
+
+
+def _signal(process: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    """``os.kill``, not ``Process.send_signal``: that polls first, and so reaps a worker that
+    has just exited before asyncio's child watcher does, which then reports its status as
+    255 instead of what it was."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, sig)
 
 
 async def _exited(slot: _Slot) -> int:
