@@ -267,7 +267,11 @@ def unemployment_facts(
         fact("market_regulation", "has_active_business_registration", business, "recipient"),
         fact("social_insurance", "pension_drawn", pension, "recipient"),
         fact(
-            "social_insurance", "unemployment_benefit_months_drawn", benefit_months + 1, "recipient"
+            "social_insurance",
+            "unemployment_benefit_months_drawn",
+            benefit_months + 1,
+            "recipient",
+            since=started,
         ),
     ]
 
