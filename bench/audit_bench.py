@@ -7,7 +7,10 @@ audit records captured. Two measurements in one run:
 
 - encoding, µs per record (CPU only): the plain log's line (``model_dump_json``), the
   chained log's body (canonical JSON: sorted keys), chaining it (entry JSON + SHA-256), and
-  a checkpoint signature (Ed25519, paid once per ``checkpoint_every`` records);
+  a checkpoint signature (Ed25519, paid once per ``checkpoint_every`` records); and the
+  body from the verification itself, as the engine pays for it: through the
+  ``AuditRecord`` model (``audit_record_for`` + canonical JSON, the old path) against
+  ``encode_verification`` (no model, the same bytes);
 - fsync'd ``append`` latency and throughput at concurrency 1 and 64: ChainedAuditLog
   against the same group-commit writer with no chain (the design it replaced), both
   syncing with the same call, in alternating rounds (latencies pooled, throughput the
@@ -26,14 +29,23 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from _common import demo_city, parse_args, parser, percentile, print_ratio, sample_applications
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import verifier
-from verifier.audit import AlertRecord, AuditRecord, AuditSink, ChainedAuditLog
+from verifier.audit import (
+    AlertRecord,
+    AuditRecord,
+    AuditSink,
+    ChainedAuditLog,
+    audit_record_for,
+    encode_verification,
+)
 from verifier.audit._format import GENESIS, canonical_json, chain_line, entry_json
+from verifier.model import EMBEDDED_CALLER
 
 _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 TIME = "2026-08-31T09:30:00.000000Z"
@@ -81,15 +93,36 @@ class Capture(AuditSink):
         self.records.append(record)
 
 
-async def engine_records(data_dir: Path, scratch: Path) -> list[AuditRecord | AlertRecord]:
+@dataclass
+class EngineRecords:
+    records: list[AuditRecord | AlertRecord]
+    verifications: list[dict[str, object]]
+    """Each verification's ``audit_record_for`` arguments, as the engine gave them."""
+
+
+async def engine_records(data_dir: Path, scratch: Path) -> EngineRecords:
     config = verifier.load_config(data_dir=data_dir, audit={"directory": scratch / "unused"})
     capture = Capture()
+    verifications: list[dict[str, object]] = []
     async with verifier.build_verifier(config) as engine:
         await engine.audit.aclose()
         engine.audit = capture
         for application in sample_applications(data_dir):
-            await engine.verify(application)
-    return capture.records
+            result = await engine.verify(application)
+            record = capture.records[-1]
+            assert isinstance(record, AuditRecord)
+            verifications.append(
+                {
+                    "result": result,
+                    "application": application,
+                    "caller": EMBEDDED_CALLER,
+                    "catalogue": engine.catalogue,
+                    "pseudonymiser": engine.pseudonymiser,
+                    "time": record.time,
+                    "trace_id": record.trace_id,
+                }
+            )
+    return EngineRecords(capture.records, verifications)
 
 
 def microseconds(work: Callable[[], object], repeat: int) -> float:
@@ -99,7 +132,8 @@ def microseconds(work: Callable[[], object], repeat: int) -> float:
     return (time.perf_counter() - started) / repeat * 1e6
 
 
-def encoding_costs(records: list[AuditRecord | AlertRecord]) -> dict[str, float]:
+def encoding_costs(captured: EngineRecords) -> dict[str, float]:
+    records, verifications = captured.records, captured.verifications
     key = Ed25519PrivateKey.generate()
     bodies = [canonical_json(r.model_dump(mode="json")) for r in records]
     rounds = max(1, 2000 // len(records))
@@ -121,7 +155,20 @@ def encoding_costs(records: list[AuditRecord | AlertRecord]) -> dict[str, float]
         "checkpoint signature (once per checkpoint)": microseconds(
             lambda: key.sign(b"x" * 120), 500
         ),
+        THROUGH_MODEL: per_record(
+            lambda: [
+                canonical_json(audit_record_for(**v).model_dump(mode="json"))  # type: ignore[arg-type]
+                for v in verifications
+            ]
+        ),
+        ENCODED: per_record(
+            lambda: [encode_verification(**v) for v in verifications]  # type: ignore[arg-type]
+        ),
     }
+
+
+THROUGH_MODEL = "verification → body via AuditRecord"
+ENCODED = "verification → body, encode_verification"
 
 
 def line_sizes(records: list[AuditRecord | AlertRecord]) -> tuple[float, float]:
@@ -192,8 +239,9 @@ def main() -> None:
     made.add_argument("--dir", type=Path, default=None, help="where to write the logs")
     args = parse_args(made, smoke={"records": 200, "rounds": 1})
     with demo_city(args) as (data_dir, _), tempfile.TemporaryDirectory(dir=args.dir) as logs:
-        records = asyncio.run(engine_records(data_dir, Path(logs)))
-        costs = encoding_costs(records)
+        captured = asyncio.run(engine_records(data_dir, Path(logs)))
+        records = captured.records
+        costs = encoding_costs(captured)
         rows = asyncio.run(latency_rows(records, args.records, Path(logs), args.rounds))
     plain, chained = line_sizes(records)
     print(
@@ -212,6 +260,7 @@ def main() -> None:
     print()
     encodings = list(costs.items())
     print_ratio(encodings[1][0], encodings[1][1], encodings[0][0], encodings[0][1])
+    print_ratio(ENCODED, costs[ENCODED], THROUGH_MODEL, costs[THROUGH_MODEL])
     by_key = {(label, concurrency): (lat, rate) for label, concurrency, lat, rate in rows}
     for concurrency in sorted({concurrency for _, concurrency, _, _ in rows}):
         chained_lat, chained_rate = by_key[(CHAINED, concurrency)]

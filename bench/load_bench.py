@@ -396,12 +396,30 @@ def main() -> int:
         finally:
             for target in targets:
                 target.group.stop()
+        syncs = audit_syncs(scratch)
     print(LEGEND)
     print()
     print("ratios (per server CPU-second divides calls by the server's CPU: robust to noise)")
     for line in summary:
         print(line)
+    for line in syncs:
+        print(line)
     return 0
+
+
+AUDIT_SYNCS = re.compile(r"audit log (\S+): (\d+) records written in (\d+) fsyncs")
+
+
+def audit_syncs(scratch: Path) -> list[str]:
+    """Group commit's batches, from the line each verify server logs as its audit log
+    closes (whole run: sanity calls and warm-up included)."""
+    lines = []
+    for log in sorted(scratch.glob("verify*.log")):
+        for found in AUDIT_SYNCS.finditer(log.read_text(errors="replace")):
+            records, syncs = int(found.group(2)), int(found.group(3))
+            per_sync = f"{records / syncs:.1f} records per fsync" if syncs else "no fsync"
+            lines.append(f"audit {log.stem}: {records} records in {syncs} fsyncs ({per_sync})")
+    return lines
 
 
 def run_levels(

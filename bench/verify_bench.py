@@ -12,7 +12,10 @@ measures hits):
 - verify, audit without fsync: the engine's own work (the audit line is written, not synced);
 - verify, audit with fsync: what a caller gets by default (durable before the answer);
 - resilience off: audit without fsync and ``resilience.enabled`` false: against the
-  without-fsync row (resilience on, its defaults), the pipeline's fault-free overhead.
+  without-fsync row (resilience on, its defaults), the pipeline's fault-free overhead;
+- decide, audit without fsync: ``Verifier.decide``, the engine's plain result without the
+  public pydantic models ``verify`` builds from it (what the gRPC service and bulk runners
+  pay): against the without-fsync row, what building the public result costs.
 
 Timings drift on a shared 2-core machine: compare the ratios within one run.
 """
@@ -40,6 +43,7 @@ from verifier.engine import Verifier, plan_departments
 from verifier.model import Application
 
 BASELINE = "baseline: sequential reads"
+DECIDE = "decide, audit without fsync"
 ROWS: tuple[tuple[str, bool, dict[str, Any]], ...] = (
     ("verify, audit without fsync", False, {}),
     ("verify, audit with fsync", True, {}),
@@ -83,6 +87,9 @@ async def run(
                 results[BASELINE] = await timed(read, iterations, warmup=warmup)
             verify = cycling(engine.verify, applications)
             results[label] = await timed(verify, iterations, warmup=warmup)
+            if label == ROWS[0][0]:
+                decide = cycling(engine.decide, applications)
+                results[DECIDE] = await timed(decide, iterations, warmup=warmup)
     return results
 
 
@@ -106,6 +113,12 @@ def main() -> None:
         if label != BASELINE:
             print_ratio(f"{label} median", median(timings), f"{BASELINE} median", baseline)
     resilience_on = ROWS[0][0]
+    print_ratio(
+        f"{DECIDE} median",
+        median(results[DECIDE]),
+        f"{resilience_on} (public result) median",
+        median(results[resilience_on]),
+    )
     print_ratio(
         f"{ROWS[2][0]} median",
         median(results[ROWS[2][0]]),

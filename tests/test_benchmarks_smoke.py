@@ -37,6 +37,7 @@ EXPECTED_BENCHMARKS = {
     "cache_bench.py",
     "fanout_bench.py",
     "http_adapter_bench.py",
+    "import_bench.py",
     "load_bench.py",
     "resilience_bench.py",
     "telemetry_bench.py",

@@ -3,8 +3,10 @@
 1. model, catalogue, rules, access, adapter seam — import nothing of ours beyond each other;
 2. engine, audit, telemetry — import layer 1 (and each other), never a concrete department;
 3. adapters — import the model and the seam only;
-4. edges (config, service, cli) — may import anything of ``verifier``; ``verifier`` never
-   imports ``adapters`` statically (departments are found through entry points).
+4. edges (config, service, cli) — may import anything of ``verifier``, except that config
+   imports neither service nor cli (``import verifier`` reads a configuration: it must not
+   load the gRPC edge, issue 11); ``verifier`` never imports ``adapters`` statically
+   (departments are found through entry points).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ ALLOWED = {
     **dict.fromkeys(LAYER_1, LAYER_1 | ERRORS),
     **dict.fromkeys(LAYER_2, LAYER_1 | LAYER_2 | ERRORS),
 }
+FORBIDDEN = {"verifier.config": {"verifier.service", "verifier.cli"}}
 
 
 @pytest.mark.parametrize("path", sources("verifier"), ids=lambda p: str(p.relative_to(ROOT)))
@@ -59,6 +62,7 @@ def test_verifier_layers(path: Path) -> None:
         assert not imported.startswith("adapters"), f"{module} imports {imported} statically"
         if own in ALLOWED:
             assert package_of(imported) in ALLOWED[own] | {own}, f"{module} imports {imported}"
+        assert package_of(imported) not in FORBIDDEN.get(own, set()), f"{module} imports {imported}"
 
 
 @pytest.mark.parametrize("path", sources("adapters"), ids=lambda p: str(p.relative_to(ROOT)))

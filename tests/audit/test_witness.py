@@ -422,3 +422,21 @@ def test_the_default_witness_is_a_file_beside_the_log(tmp_path: Path) -> None:
     assert isinstance(witness, FileWitness)
     assert witness.path == tmp_path / "audit-witness" / "witness.jsonl"
     assert not witness.path.is_relative_to(config.audit_directory())
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["nosuchdialect://auditor:s3cret@db/audit", "postgresql+nosuchdriver://auditor:s3cret@db/a"],
+)
+def test_a_witness_url_sqlalchemy_refuses_is_named_without_its_password(
+    tmp_path: Path, url: str
+) -> None:
+    # SqlWitness maps SQLAlchemy's error itself: the wiring catches it without SQLAlchemy.
+    with pytest.raises(ValueError, match="not a valid SQLAlchemy URL") as raised:
+        SqlWitness(url)
+    assert "s3cret" not in str(raised.value)
+    config = load_config(
+        None, data_dir=tmp_path, audit={"witness": {"kind": "postgres", "url": url}}
+    )
+    with pytest.raises(ConfigurationError, match=r"^audit\.witness\.url: not a valid URL$"):
+        witness_for(config)

@@ -9,9 +9,9 @@ import pytest
 
 from verifier import ConfigurationError
 from verifier.config import VerifierConfig, build_verifier, load_config
-from verifier.config._security import authenticator_for, server_credentials_for
 from verifier.config._settings import is_loopback_address
 from verifier.service import CertificateAuthenticator, LoopbackAuthenticator, TokenAuthenticator
+from verifier.service._security import authenticator_for, server_credentials_for
 
 DIGEST = "a" * 64
 

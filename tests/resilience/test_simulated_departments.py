@@ -84,6 +84,11 @@ async def test_a_hanging_department_costs_only_its_facts_and_no_time(
                         assert (fact.status, fact.value) == fault_free[(sample.name, fact.name)]
 
 
+def refilled(resilience: ResiliencePolicy, seconds: float) -> float:
+    """The most retry tokens the budget regains by time over ``seconds``."""
+    return resilience.for_department("household").retry.budget_refill_per_second * seconds
+
+
 @pytest.mark.parametrize("rate", [0.1, 0.3, 0.5])
 async def test_error_rates_never_give_a_wrong_fact_and_attempts_stay_in_policy(
     rate: float,
@@ -98,9 +103,12 @@ async def test_error_rates_never_give_a_wrong_fact_and_attempts_stay_in_policy(
         wrong_subject_rate=rate * 0.15,
     )  # fmt: skip
     faults(simulators, plan)
-    with verifier_over(tmp_path, simulators, policy(), "errors") as built:
+    resilience = policy()
+    started = time.monotonic()
+    with verifier_over(tmp_path, simulators, resilience, "errors") as built:
         async with built as verifier:
             results = await run_samples(verifier, demo_city, rounds=4)
+    refill = refilled(resilience, time.monotonic() - started)
     for key, (status, value) in answers(results).items():
         if status is FactStatus.KNOWN:
             assert (status, value) == fault_free[key], key
@@ -111,8 +119,9 @@ async def test_error_rates_never_give_a_wrong_fact_and_attempts_stay_in_policy(
         attempts = sum(c.attempts for c in calls if c.department == department)
         assert made[department] - before[department] == attempts, department
         first_attempts = sum(1 for c in calls if c.department == department and c.attempts)
-        # The retry budget: a fifth extra at most, plus its small starting balance.
-        assert attempts - first_attempts <= 0.2 * first_attempts + 3 + 1, department
+        # The retry budget: a fifth extra at most, plus its small starting balance and
+        # what it refills over the run (more on a slow, loaded machine).
+        assert attempts - first_attempts <= 0.2 * first_attempts + 3 + 1 + refill, department
 
 
 async def test_an_outage_opens_the_breaker_and_adds_almost_no_calls(
@@ -120,12 +129,15 @@ async def test_an_outage_opens_the_breaker_and_adds_almost_no_calls(
 ) -> None:
     faults(simulators, FaultPlan(error_rate=1.0), "social_insurance")
     before = requests_to(simulators)["social_insurance"]
-    with verifier_over(tmp_path, simulators, policy(), "outage") as built:
+    resilience = policy()
+    started = time.monotonic()
+    with verifier_over(tmp_path, simulators, resilience, "outage") as built:
         async with built as verifier:
             results = await run_samples(
                 verifier, demo_city, rounds=200 // len(demo_city.samples) + 1
             )
             assert verifier.breaker_states()["social_insurance"] == "open"
+    refill = refilled(resilience, time.monotonic() - started)
     client_calls = sum(
         1
         for _, result in results
@@ -135,7 +147,9 @@ async def test_an_outage_opens_the_breaker_and_adds_almost_no_calls(
     assert client_calls >= 200
     department_calls = requests_to(simulators)["social_insurance"] - before
     assert department_calls <= 1.2 * client_calls
-    assert department_calls <= 5 + 3 + 1  # the threshold's calls and what the budget allowed
+    # The threshold's calls and what the budget allowed (its balance, and its refill over
+    # the run: half-open trials after each open period come out of the same calls).
+    assert department_calls <= 5 + 3 + 1 + refill
 
 
 @pytest.mark.parametrize("fault", ["malformed_rate", "wrong_subject_rate"])

@@ -202,7 +202,9 @@ async def test_audit_failure_is_unavailable(
     async def refuse(record: object) -> None:
         raise AuditUnavailable("disk full")
 
+    # Records, and verifications' records encoded straight to the log's JSON, both refused.
     monkeypatch.setattr(served.verifier.audit, "append", refuse)
+    monkeypatch.setattr(served.verifier.audit, "append_encoded", refuse)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await served.stub.Verify(school_place_request(), timeout=5)
     assert raised.value.code() is grpc.StatusCode.UNAVAILABLE
@@ -217,7 +219,7 @@ async def test_unexpected_failure_is_internal_with_an_error_id_and_no_detail(
     async def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError(message)
 
-    monkeypatch.setattr(served.verifier, "verify", explode)
+    monkeypatch.setattr(served.verifier, "decide", explode)
     with (
         caplog.at_level(logging.ERROR, logger="verifier.service"),
         pytest.raises(grpc.aio.AioRpcError) as raised,

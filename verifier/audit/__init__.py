@@ -1,9 +1,17 @@
 """Audit records of every verification, the seam they are written through, and the
 tamper-evident log behind it: hash-chained, checkpoint-signed, read and verified here; and
-the witnesses its signed checkpoints are published to, so that a log cut back is caught."""
+the witnesses its signed checkpoints are published to, so that a log cut back is caught.
+
+``SqlWitness`` is loaded on first use (``verifier.audit.SqlWitness``, ``from verifier.audit
+import SqlWitness``): it needs SQLAlchemy, which a log with a file or Redis witness, and
+``import verifier``, should not pay for.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from verifier.audit._alerts import ALERT_RULES, AlertThresholds, HighRiskMonitor
 from verifier.audit._checkpoint import SignedCheckpoint
+from verifier.audit._encode import EncodedRecord, encode_verification
 from verifier.audit._format import AuditLogError
 from verifier.audit._keys import (
     generate_signing_key_files,
@@ -33,7 +41,18 @@ from verifier.audit._sink import AuditSink
 from verifier.audit._verify import ChainBreak, ChainVerification, verify_audit_log
 from verifier.audit._witness import FileWitness, Witness, WitnessError, open_witness
 from verifier.audit._witness_redis import RedisWitness
-from verifier.audit._witness_sql import SqlWitness
+
+if TYPE_CHECKING:
+    from verifier.audit._witness_sql import SqlWitness
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SqlWitness":
+        from verifier.audit._witness_sql import SqlWitness
+
+        return SqlWitness
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ALERT_RULES",
@@ -51,6 +70,7 @@ __all__ = [
     "ChainBreak",
     "ChainVerification",
     "ChainedAuditLog",
+    "EncodedRecord",
     "FileWitness",
     "HighRiskMonitor",
     "Pseudonymiser",
@@ -63,6 +83,7 @@ __all__ = [
     "WitnessError",
     "audit_record_for",
     "cancelled_record_for",
+    "encode_verification",
     "generate_signing_key_files",
     "load_or_create_key",
     "load_or_create_signing_key",

@@ -28,6 +28,7 @@ from verifier.model import (
     VerificationResult,
     mask_identifier,
 )
+from verifier.model._plain import PlainCall, PlainResult
 
 
 class AuditedSubject(BaseModel):
@@ -239,7 +240,7 @@ def refusal_record_for(
 
 
 def audit_record_for(
-    result: VerificationResult,
+    result: VerificationResult | PlainResult,
     application: Application,
     caller: CallerIdentity,
     catalogue: Catalogue,
@@ -288,7 +289,7 @@ def cancelled_record_for(
     item_version: str,
     reference_date: date,
     caller: CallerIdentity,
-    calls: Sequence[DepartmentCall],
+    calls: Sequence[DepartmentCall | PlainCall],
     pseudonymiser: Pseudonymiser,
     time: datetime,
     duration_ms: float,
@@ -329,7 +330,7 @@ def _request_fields(
     }
 
 
-def _audited_calls(calls: Sequence[DepartmentCall]) -> tuple[AuditedCall, ...]:
+def _audited_calls(calls: Sequence[DepartmentCall | PlainCall]) -> tuple[AuditedCall, ...]:
     return tuple(
         AuditedCall(
             department=c.department,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 
+from verifier.audit._encode import EncodedRecord
 from verifier.audit._record import (
     AlertRecord,
     AuditRecord,
@@ -25,6 +26,14 @@ class AuditSink(abc.ABC):
     async def append(
         self, record: AuditRecord | AlertRecord | RefusalRecord | UnauthenticatedRecord
     ) -> None: ...
+
+    async def append_encoded(self, record: EncodedRecord) -> None:
+        """Make a verification's record durable, given as its canonical JSON (how the
+        engine hands it over: ``encode_verification``).
+
+        The default gives ``append`` the ``AuditRecord`` the body is the JSON of; a sink
+        that stores the JSON itself overrides this and saves the model."""
+        await self.append(AuditRecord.model_validate_json(record.body))
 
     async def probe(self) -> None:  # noqa: B027 - optional hook, see below
         """Raise if a record could not be made durable now; write no record.

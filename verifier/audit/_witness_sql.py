@@ -23,7 +23,7 @@ from sqlalchemy import (
     make_url,
     select,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from verifier.audit._checkpoint import SignedCheckpoint
 from verifier.audit._witness import WitnessError, parse_checkpoint
@@ -35,14 +35,19 @@ class SqlWitness:
     """Checkpoints as rows of ``table``: log id, through_seq, the signed statement, when."""
 
     def __init__(self, url: str, *, table: str = DEFAULT_TABLE, timeout_seconds: float = 5.0):
-        parsed = make_url(url)
-        self._shown = parsed.render_as_string(hide_password=True)
-        connect_args: dict[str, object] = {}
-        if parsed.get_backend_name() == "postgresql":
-            connect_args["connect_timeout"] = max(1, round(timeout_seconds))
-        self._engine: Engine = create_engine(
-            parsed, connect_args=connect_args, pool_pre_ping=True, pool_size=1
-        )
+        try:
+            parsed = make_url(url)
+            self._shown = parsed.render_as_string(hide_password=True)
+            connect_args: dict[str, object] = {}
+            if parsed.get_backend_name() == "postgresql":
+                connect_args["connect_timeout"] = max(1, round(timeout_seconds))
+            self._engine: Engine = create_engine(
+                parsed, connect_args=connect_args, pool_pre_ping=True, pool_size=1
+            )
+        except ArgumentError:
+            # Mapped here, so callers need not import SQLAlchemy to catch it; the URL may
+            # hold a password, so it is not repeated.
+            raise ValueError("not a valid SQLAlchemy URL") from None
         self._table = Table(
             table,
             MetaData(),

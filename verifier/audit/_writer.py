@@ -116,6 +116,11 @@ class ChainWriter:
         self._tip = _EMPTY
         self._dirty = False
         """A failed batch may still be in the file past ``_size``: cut it before writing."""
+        self.records_written = 0
+        """Records written since opening (and synced, with ``fsync``)."""
+        self.syncs = 0
+        """Data syncs of the log's files since opening: with ``records_written``, how well
+        group commit batches."""
         self._fds.lock = lock_directory(directory)
         try:
             self._open()
@@ -131,6 +136,7 @@ class ChainWriter:
     def append_records(self, bodies: Sequence[str]) -> None:
         """Chain and write records (their bodies' canonical JSON), durably and in order."""
         self._append([("record", body) for body in bodies])
+        self.records_written += len(bodies)
 
     def probe(self) -> None:
         """Raise ``OSError`` unless a batch could be written now; the log is left as it was.
@@ -272,6 +278,7 @@ class ChainWriter:
             written += count
         if self._fsync:
             _datasync(self._fds.file)
+            self.syncs += 1
 
     def _next_file(self) -> None:
         path = self.directory / log_file_name(self._number + 1)

@@ -19,10 +19,10 @@ from verifier.cli._local import (
     verify_locally,
 )
 from verifier.config import VerifierConfig, build_verifier, ensure_demo_city
-from verifier.config._security import authenticator_for, server_credentials_for
 from verifier.config._wiring import configure_telemetry_for
 from verifier.model import CallerIdentity
 from verifier.service import VerifierClient, client_credentials, serve
+from verifier.service._security import authenticator_for, server_credentials_for
 
 CLI_CALLER = CallerIdentity(system="verifier-cli")
 

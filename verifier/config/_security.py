@@ -1,26 +1,21 @@
-"""From configuration to who may call: the caller rights the engine enforces, and the
-authenticator and TLS credentials the gRPC server uses."""
+"""From configuration to who may call: the caller rights the engine enforces.
+
+How the gRPC server recognises a caller (authenticator, TLS credentials) is the service's
+side of the same section: ``verifier.service._security``. It stays out of here so that
+reading a configuration and building a Verifier never import the gRPC edge.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
-
-import grpc
-from opentelemetry import metrics
 
 from verifier._errors import ConfigurationError
 from verifier.access import AccessPolicy, CallerGrant
-from verifier.config._settings import AccessMode, VerifierConfig
-from verifier.service._auth import (
-    Authenticator,
-    CertificateAuthenticator,
-    LoopbackAuthenticator,
-    TokenAuthenticator,
-)
+from verifier.config._settings import VerifierConfig
 
 
-def _grants(config: VerifierConfig) -> dict[str, CallerGrant]:
+def caller_grants(config: VerifierConfig) -> dict[str, CallerGrant]:
+    """Each configured calling system's rights (``access.callers``), by system name."""
     return {
         system: CallerGrant(items=caller.items, department=caller.department)
         for system, caller in config.access.callers.items()
@@ -30,57 +25,8 @@ def _grants(config: VerifierConfig) -> dict[str, CallerGrant]:
 def access_policy(config: VerifierConfig, known_items: Iterable[str]) -> AccessPolicy:
     """The configured rights, checked against the registered items (a typo in an item
     name would otherwise deny that system silently)."""
-    policy = AccessPolicy(_grants(config))
+    policy = AccessPolicy(caller_grants(config))
     problems = policy.problems(known_items)
     if problems:
         raise ConfigurationError("; ".join(f"access.callers.{problem}" for problem in problems))
     return policy
-
-
-def authenticator_for(
-    config: VerifierConfig, *, meter_provider: metrics.MeterProvider | None = None
-) -> Authenticator:
-    grants = _grants(config)
-    callers = config.access.callers
-    if config.access.mode is AccessMode.MTLS:
-        try:
-            return CertificateAuthenticator(
-                grants,
-                {system: caller.certificate_names for system, caller in callers.items()},
-                meter_provider=meter_provider,
-            )
-        except ValueError as exc:
-            raise ConfigurationError(f"access.callers: {exc}") from None
-    if config.access.mode is AccessMode.TOKEN:
-        return TokenAuthenticator(
-            grants,
-            {system: c.token_sha256 for system, c in callers.items() if c.token_sha256},
-            meter_provider=meter_provider,
-        )
-    return LoopbackAuthenticator(grants, meter_provider=meter_provider)
-
-
-def server_credentials_for(config: VerifierConfig) -> grpc.ServerCredentials | None:
-    """TLS for the server (client certificates required when ``client_ca`` is set), or
-    None for plaintext on loopback."""
-    tls = config.server.tls
-    if tls is None:
-        return None
-    certificate = _read(tls.certificate, "server.tls.certificate")
-    key = _read(tls.private_key, "server.tls.private_key")
-    client_ca = _read(tls.client_ca, "server.tls.client_ca") if tls.client_ca else None
-    return grpc.ssl_server_credentials(
-        [(key, certificate)],
-        root_certificates=client_ca,
-        require_client_auth=client_ca is not None,
-    )
-
-
-def _read(path: Path, key: str) -> bytes:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"{key}: cannot read {path}: {exc.strerror}") from None
-    if b"-----BEGIN " not in data:
-        raise ConfigurationError(f"{key}: {path} is not a PEM file")
-    return data

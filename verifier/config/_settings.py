@@ -27,8 +27,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from verifier.access import ALL_ITEMS, CallerGrant
+from verifier.config._server_options import ServerOptions
 from verifier.engine._resilience_policy import ResiliencePolicy
-from verifier.service._options import ServerOptions
 from verifier.telemetry._config import TelemetryConfig
 
 DEFAULT_DATA_DIR = Path("var/demo-city")

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy.exc import ArgumentError
 
 from verifier._errors import ConfigurationError
 from verifier.access import AccessPolicy
@@ -27,7 +26,6 @@ from verifier.audit import (
     HighRiskMonitor,
     Pseudonymiser,
     RedisWitness,
-    SqlWitness,
     Witness,
     WitnessError,
     load_or_create_key,
@@ -190,12 +188,14 @@ def witness_for(config: VerifierConfig) -> Witness | None:
     url = settings.url.get_secret_value() if settings.url is not None else ""
     try:
         if settings.kind == "postgres":
+            from verifier.audit import SqlWitness  # SQLAlchemy's engines only for this kind
+
             return SqlWitness(url, table=settings.table, timeout_seconds=settings.timeout_seconds)
         if settings.kind == "redis":
             return RedisWitness(
                 url, prefix=settings.stream_prefix, timeout_seconds=settings.timeout_seconds
             )
-    except (ValueError, ArgumentError, WitnessError) as exc:
+    except (ValueError, WitnessError) as exc:
         # The URL holds a password: name the field and the kind of fault, never the URL.
         problem = str(exc) if isinstance(exc, WitnessError) else "not a valid URL"
         raise ConfigurationError(f"audit.witness.url: {problem}") from None

@@ -37,15 +37,8 @@ from typing import NamedTuple, Protocol
 
 from cachetools import TLRUCache
 
-from verifier.model import (
-    CallOutcome,
-    DepartmentCall,
-    FactResult,
-    FactStatus,
-    FactValue,
-    Provenance,
-    UnknownReason,
-)
+from verifier.model import CallOutcome, FactStatus, FactValue, UnknownReason
+from verifier.model._plain import PlainCall, PlainFact, PlainProvenance
 from verifier.rules import BoundFact
 
 logger = logging.getLogger("verifier.engine")
@@ -170,7 +163,7 @@ class CachePolicy:
 class CacheLookup:
     """One verification's cache lookup: what was served, what must still be fetched."""
 
-    hits: list[FactResult]
+    hits: list[PlainFact]
     misses: list[BoundFact]
     keys: dict[str, FactKey]
     """The key of every miss, by the item's fact name (to store what comes back)."""
@@ -228,10 +221,10 @@ class FactCacheStage:
         self,
         lookup: CacheLookup,
         bound: Sequence[BoundFact],
-        fetched: Sequence[FactResult],
-        calls: Sequence[DepartmentCall],
+        fetched: Sequence[PlainFact],
+        calls: Sequence[PlainCall],
         rule_version: str,
-    ) -> tuple[list[FactResult], list[DepartmentCall]]:
+    ) -> tuple[list[PlainFact], list[PlainCall]]:
         """All the facts (fetched, stale fallbacks for failures, cached hits) and calls.
 
         Stores what departments newly established. A department whose facts were all
@@ -240,7 +233,7 @@ class FactCacheStage:
         """
         now = self._clock()
         by_name = {fact.name: fact for fact in bound}
-        facts: list[FactResult] = []
+        facts: list[PlainFact] = []
         fresh: dict[FactKey, CachedFact] = {}
         for result in fetched:
             key = lookup.keys.get(result.name)
@@ -266,18 +259,10 @@ class FactCacheStage:
         called = {call.department for call in calls}
         for department, names in lookup.hit_departments.items():
             if department not in called:
-                all_calls.append(
-                    DepartmentCall(
-                        department=department,
-                        outcome=CallOutcome.OK,
-                        duration_ms=0.0,
-                        facts=tuple(names),
-                        attempts=0,
-                    )
-                )
+                all_calls.append(PlainCall(department, CallOutcome.OK, 0.0, tuple(names), 0))
         return facts, all_calls
 
-    def _entry(self, result: FactResult, value: FactValue, bound: BoundFact) -> CachedFact:
+    def _entry(self, result: PlainFact, value: FactValue, bound: BoundFact) -> CachedFact:
         freshness = bound.definition.freshness
         retrieved_at = result.provenance.retrieved_at
         fresh_until = retrieved_at + min(self._ttl, freshness)
@@ -294,19 +279,21 @@ class FactCacheStage:
         )
 
 
-def _served(bound: BoundFact, entry: CachedFact, rule_version: str, *, stale: bool) -> FactResult:
-    return FactResult(
-        name=bound.name,
-        fact=bound.definition.id,
-        subjects=bound.roles,
-        status=FactStatus.KNOWN,
-        value=entry.value,
-        provenance=Provenance(
-            department=entry.department,
-            source_as_of=entry.source_as_of,
-            retrieved_at=entry.retrieved_at,
-            cached=True,
-            stale=stale,
-            rule_version=rule_version,
-        ),
+def _served(bound: BoundFact, entry: CachedFact, rule_version: str, *, stale: bool) -> PlainFact:
+    provenance = PlainProvenance(
+        entry.department,
+        entry.source_as_of,
+        entry.retrieved_at,
+        rule_version,
+        cached=True,
+        stale=stale,
+    )
+    return PlainFact(
+        bound.name,
+        bound.definition.id,
+        bound.roles,
+        FactStatus.KNOWN,
+        entry.value,
+        None,
+        provenance,
     )

@@ -12,15 +12,8 @@ from datetime import datetime
 from verifier.adapter import Unknown
 from verifier.catalogue import FactDefinition
 from verifier.engine._fanout import DepartmentOutcome
-from verifier.model import (
-    CallOutcome,
-    FactResult,
-    FactStatus,
-    FactValue,
-    Provenance,
-    UnknownReason,
-    ValueType,
-)
+from verifier.model import CallOutcome, FactStatus, FactValue, UnknownReason, ValueType
+from verifier.model._plain import PlainFact, PlainProvenance
 from verifier.rules import BoundFact
 
 _REASON_FOR_CALL = {
@@ -33,16 +26,11 @@ _REASON_FOR_CALL = {
 
 def fact_results(
     outcome: DepartmentOutcome, retrieved_at: datetime, rule_version: str
-) -> tuple[list[FactResult], CallOutcome]:
+) -> tuple[list[PlainFact], CallOutcome]:
     """The facts of one department call, and the call outcome as finally judged."""
     answer = outcome.answer
     source_as_of = answer.source_as_of if answer is not None else None
-    provenance = Provenance(
-        department=outcome.plan.department,
-        source_as_of=source_as_of,
-        retrieved_at=retrieved_at,
-        rule_version=rule_version,
-    )
+    provenance = PlainProvenance(outcome.plan.department, source_as_of, retrieved_at, rule_version)
     results = []
     call_outcome = outcome.outcome
     for bound in outcome.plan.facts:
@@ -72,22 +60,19 @@ def checked_value(definition: FactDefinition, raw: object) -> FactValue | Unknow
 
 
 def _result(
-    bound: BoundFact, value: FactValue | UnknownReason, provenance: Provenance
-) -> FactResult:
+    bound: BoundFact, value: FactValue | UnknownReason, provenance: PlainProvenance
+) -> PlainFact:
+    # One provenance for all the facts of a call: nothing changes a plain result once made.
     if isinstance(value, UnknownReason):
-        return FactResult(
-            name=bound.name,
-            fact=bound.definition.id,
-            subjects=bound.roles,
-            status=FactStatus.UNKNOWN,
-            reason=value,
-            provenance=provenance,
+        return PlainFact(
+            bound.name,
+            bound.definition.id,
+            bound.roles,
+            FactStatus.UNKNOWN,
+            None,
+            value,
+            provenance,
         )
-    return FactResult(
-        name=bound.name,
-        fact=bound.definition.id,
-        subjects=bound.roles,
-        status=FactStatus.KNOWN,
-        value=value,
-        provenance=provenance,
+    return PlainFact(
+        bound.name, bound.definition.id, bound.roles, FactStatus.KNOWN, value, None, provenance
     )

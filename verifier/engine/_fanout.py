@@ -25,8 +25,9 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Span
@@ -36,7 +37,8 @@ from verifier.engine._planner import DepartmentPlan
 from verifier.engine._resilience import Resilience
 from verifier.engine._resilience_call import CallState
 from verifier.engine._telemetry import EngineTelemetry
-from verifier.model import CallOutcome, DepartmentCall, UnknownReason
+from verifier.model import CallOutcome, UnknownReason
+from verifier.model._plain import PlainCall
 
 logger = logging.getLogger("verifier.engine")
 
@@ -76,7 +78,7 @@ class CallLedger:
         self._states: dict[int, CallState] = {}
         self._started = time.perf_counter()
 
-    def calls(self) -> tuple[DepartmentCall, ...]:
+    def calls(self) -> tuple[PlainCall, ...]:
         """Every planned call: how it ended if it did, else CANCELLED with the backend
         calls it had made."""
         elapsed_ms = round((time.perf_counter() - self._started) * 1000, 3)
@@ -87,20 +89,16 @@ class CallLedger:
             if outcome is None:
                 state = self._states.get(index)
                 attempts = 0 if state is None else state.attempts
-                call = DepartmentCall(
-                    department=plan.department,
-                    outcome=CallOutcome.CANCELLED,
-                    duration_ms=elapsed_ms,
-                    facts=facts,
-                    attempts=attempts,
+                call = PlainCall(
+                    plan.department, CallOutcome.CANCELLED, elapsed_ms, facts, attempts
                 )
             else:
-                call = DepartmentCall(
-                    department=plan.department,
-                    outcome=outcome.outcome,
-                    duration_ms=round(outcome.duration_ms, 3),
-                    facts=facts,
-                    attempts=outcome.attempts,
+                call = PlainCall(
+                    plan.department,
+                    outcome.outcome,
+                    round(outcome.duration_ms, 3),
+                    facts,
+                    outcome.attempts,
                 )
             calls.append(call)
         return tuple(calls)
@@ -125,6 +123,7 @@ async def call_departments(
     ledger.plans = plans
     outcomes = ledger.outcomes
     tasks: dict[asyncio.Task[DepartmentOutcome], int] = {}
+    inline: list[tuple[int, Coroutine[Any, Any, DepartmentOutcome]]] = []
     spans = [telemetry.department_span(plan) for plan in plans]
     started = time.perf_counter()
     for index, plan in enumerate(plans):
@@ -133,22 +132,39 @@ async def call_departments(
             outcomes[index] = DepartmentOutcome(
                 plan, CallOutcome.NO_ADAPTER, 0.0, attempts=0, span=spans[index]
             )
-        else:
-            seen = ledger.seen(index)
-            call = _guarded_call(resilience, adapter, plan, spans[index], deadline, seen)
-            tasks[asyncio.ensure_future(call)] = index
-    if tasks:
+            continue
         ledger.asked = True
+        seen = ledger.seen(index)
+        call = _guarded_call(resilience, adapter, plan, spans[index], deadline, seen)
+        if resilience.answers_inline(plan.department):
+            inline.append((index, call))
+        else:
+            tasks[asyncio.ensure_future(call)] = index
+    try:
+        # In-process departments last answered without suspending: awaited here, in this
+        # task, once the others are on their way — no task to create, schedule and wait
+        # for. One that suspends after all is still bounded by its guard's timeout (the
+        # backstop below bounds the rest), and runs in a task from its next call on.
+        async with asyncio.timeout_at(deadline if inline else None):
+            for index, call in inline:
+                outcomes[index] = await call
+    except TimeoutError:
+        ended_ns = time.time_ns()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        for index, call in inline:
+            call.close()  # a no-op for those that answered
+            if index not in outcomes:
+                outcomes[index] = _timed_out(plans[index], spans[index], elapsed_ms, ended_ns)
+    except asyncio.CancelledError:
+        for _, call in inline:
+            call.close()  # those not reached yet
+        await _abandon(tasks, spans, outcomes, telemetry)
+        raise
+    if tasks:
         try:
             done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
         except asyncio.CancelledError:
-            # The caller gave up (e.g. its RPC was cancelled): leave nothing running.
-            await _cancel(set(tasks))
-            for task, index in tasks.items():
-                if task.done() and not task.cancelled():
-                    outcomes[index] = task.result()  # it answered before the cancellation
-            for span in spans:
-                telemetry.department_abandoned(span)
+            await _abandon(tasks, spans, outcomes, telemetry)
             raise
         for task in done:
             outcomes[tasks[task]] = task.result()
@@ -160,6 +176,22 @@ async def call_departments(
                 index = tasks[task]
                 outcomes[index] = _timed_out(plans[index], spans[index], elapsed_ms, ended_ns)
     return [outcomes[index] for index in range(len(plans))]
+
+
+async def _abandon(
+    tasks: Mapping[asyncio.Task[DepartmentOutcome], int],
+    spans: Sequence[Span],
+    outcomes: dict[int, DepartmentOutcome],
+    telemetry: EngineTelemetry,
+) -> None:
+    """The caller gave up (e.g. its RPC was cancelled): leave nothing running, keep what
+    answered before the cancellation (for the ledger), end every span."""
+    await _cancel(set(tasks))
+    for task, index in tasks.items():
+        if task.done() and not task.cancelled():
+            outcomes[index] = task.result()
+    for span in spans:
+        telemetry.department_abandoned(span)
 
 
 async def _guarded_call(

@@ -17,10 +17,11 @@ owned, a month paid, a "yes" is evidence of the subject whatever the register sa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from verifier.catalogue import Catalogue
-from verifier.model import Application, FactResult, FactStatus, UnknownReason
+from verifier.model import Application, FactStatus, UnknownReason
+from verifier.model._plain import PlainFact
 from verifier.rules import BoundFact
 
 
@@ -33,7 +34,7 @@ class RegisterChecks:
     register_of: Mapping[str, str]
     """Application role → the name of the register fact asked about its subject."""
 
-    def rejudge(self, facts: Iterable[FactResult], catalogue: Catalogue) -> list[FactResult]:
+    def rejudge(self, facts: Iterable[PlainFact], catalogue: Catalogue) -> list[PlainFact]:
         """``facts`` with every unconfirmed "nothing held" made UNKNOWN (with its reason)."""
         facts = list(facts)
         by_name = {fact.name: fact for fact in facts}
@@ -82,7 +83,7 @@ def register_checks(
     return RegisterChecks([*bound, *added], register_of)
 
 
-def _doubt(register: FactResult | None) -> UnknownReason | None:
+def _doubt(register: PlainFact | None) -> UnknownReason | None:
     """Why a "nothing held" about the register's subject is no evidence (None: it is)."""
     if register is not None and register.status is FactStatus.KNOWN:
         return None if register.value is True else UnknownReason.SUBJECT_NOT_FOUND
@@ -90,8 +91,8 @@ def _doubt(register: FactResult | None) -> UnknownReason | None:
 
 
 def _rejudged(
-    fact: FactResult, doubts: Mapping[str, UnknownReason | None], catalogue: Catalogue
-) -> FactResult:
+    fact: PlainFact, doubts: Mapping[str, UnknownReason | None], catalogue: Catalogue
+) -> PlainFact:
     absence = catalogue.facts[fact.fact].absence_value
     # ``type(...) is``: a count of 0 is not the yes/no False (bool is a subclass of int).
     if not fact.known or absence is None or type(fact.value) is not type(absence):
@@ -106,4 +107,4 @@ def _rejudged(
         if UnknownReason.SUBJECT_NOT_FOUND in reasons
         else UnknownReason.SUBJECT_UNCONFIRMED
     )
-    return fact.model_copy(update={"status": FactStatus.UNKNOWN, "value": None, "reason": reason})
+    return replace(fact, status=FactStatus.UNKNOWN, value=None, reason=reason)

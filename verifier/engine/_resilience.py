@@ -125,6 +125,9 @@ class DepartmentGuard:
             return self._raised(exc, trial, state)
         finally:
             state.timeout = None
+            # Whether the department answers in process: the fan-out awaits such calls
+            # in the verification's own task, and coalescing runs them inline.
+            self.inline.inline = not state.suspended
         self.breaker.succeeded(trial)
         return CallReport(CallOutcome.OK, answer, state.attempts)
 
@@ -242,6 +245,11 @@ class Resilience:
             return
         breaker = self.guards[department].breaker
         loop.call_later(self.guards[department].policy.breaker.open_seconds, lambda: breaker.state)
+
+    def answers_inline(self, department: str) -> bool:
+        """Whether the department's last call answered without suspending."""
+        guard = self.guards.get(department)
+        return guard is not None and guard.inline.inline
 
     async def call(
         self,

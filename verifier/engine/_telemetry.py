@@ -37,14 +37,8 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from verifier.audit import AlertRecord
 from verifier.engine._planner import DepartmentPlan
-from verifier.model import (
-    Application,
-    CallerIdentity,
-    CallOutcome,
-    DepartmentCall,
-    FactResult,
-    VerificationResult,
-)
+from verifier.model import Application, CallerIdentity, CallOutcome
+from verifier.model._plain import PlainCall, PlainFact, PlainResult
 
 INSTRUMENTATION_NAME = "verifier"
 ERROR_TYPE = "error.type"  # the OpenTelemetry semantic convention's attribute
@@ -77,8 +71,8 @@ class VerificationStarted:
 @dataclass(frozen=True, slots=True)
 class DepartmentFinished:
     span: Span
-    call: DepartmentCall
-    facts: Sequence[FactResult]
+    call: PlainCall
+    facts: Sequence[PlainFact]
     error_type: str | None
     ended_ns: int | None
     """When the call ended (``time.time_ns``): the span ends then, not when it is judged."""
@@ -103,7 +97,7 @@ class VerificationSpan:
             self.span.set_attribute("verifier.service_item", item_id)
             self.span.set_attribute("verifier.item_version", item_version)
 
-    def decided(self, result: VerificationResult) -> None:
+    def decided(self, result: PlainResult) -> None:
         self.labels[DECISION] = result.decision.outcome.value
         self.span.set_attribute(DECISION, result.decision.outcome.value)
         if self.span.is_recording():

@@ -20,23 +20,37 @@ from verifier._errors import (
     InvalidApplication,
     Refusal,
 )
-from verifier.access import AccessPolicy, authorise
+from verifier.access import AccessPolicy
+from verifier.access._authorise import catalogue_refusals
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import (
-    AuditRecord,
     AuditSink,
+    EncodedRecord,
     HighRiskMonitor,
     Pseudonymiser,
-    audit_record_for,
     cancelled_record_for,
+    encode_verification,
     refusal_record_for,
 )
 from verifier.catalogue import Catalogue
 from verifier.engine._audit_health import AuditWatcher
 from verifier.engine._audit_trail import AuditTrail
 from verifier.engine._cache import CachePolicy, FactCacheStage
+from verifier.engine._compiled import CompiledItem, CompiledItems
 from verifier.engine._facts import fact_results
 from verifier.engine._fanout import CallLedger, DepartmentOutcome, call_departments
+from verifier.engine._interceptors import (
+    AuditedInput,
+    AuthoriseInput,
+    CallerRights,
+    FactCaching,
+    FetchInput,
+    FetchOutput,
+    HighRiskAlerts,
+    Interceptor,
+    Stages,
+    chain,
+)
 from verifier.engine._planner import plan_departments
 from verifier.engine._register import register_checks
 from verifier.engine._resilience import Resilience
@@ -52,12 +66,11 @@ from verifier.model import (
     EMBEDDED_CALLER,
     Application,
     CallerIdentity,
-    DepartmentCall,
-    FactResult,
     FactStatus,
     VerificationResult,
 )
-from verifier.rules import ItemRegistry, ServiceItem
+from verifier.model._plain import PlainCall, PlainFact, PlainResult
+from verifier.rules import ItemRegistry
 
 logger = logging.getLogger("verifier.engine")
 
@@ -102,6 +115,7 @@ class Verifier:
         cache: CachePolicy | None = None,
         resilience: ResiliencePolicy | None = None,
         access: AccessPolicy | None = None,
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         """``telemetry``: where spans and metrics go (default: the OpenTelemetry API's global
         providers); the Verifier shuts it down when it closes. ``alerts``: the high-risk
@@ -110,7 +124,12 @@ class Verifier:
         fetched); its in-process store runs on ``clock``. ``access``: the service items
         each calling system may use (default: callers are not restricted to items — for an
         embedding that authorises callers itself); the catalogue's sharing classes,
-        purposes and consent are enforced either way."""
+        purposes and consent are enforced either way.
+
+        ``access``, ``cache`` and ``alerts`` are interceptors (``_interceptors``): they plug
+        into the verification's stages as ``CallerRights``, ``FactCaching`` and
+        ``HighRiskAlerts``, outside ``interceptors`` (an embedder's own, outermost first),
+        which see each stage after them."""
         for department, adapter in adapters.items():
             if department not in catalogue.departments:
                 raise CatalogueError(f"adapter for unknown department {department!r}")
@@ -125,11 +144,20 @@ class Verifier:
         self.default_timeout = default_timeout
         self._clock = clock
         self._today = today
+        self._compiled = CompiledItems(catalogue)
         self._providers = telemetry
         self._telemetry = EngineTelemetry(telemetry, pseudonymiser.pseudonym)
-        self._trail = AuditTrail(audit, alerts, self._telemetry)
+        self._trail = AuditTrail(audit, self._telemetry)
         self.access = access
         self._cache = FactCacheStage(cache, clock) if cache is not None else None
+        plugged: list[Interceptor] = []
+        if access is not None:
+            plugged.append(CallerRights(access))
+        if self._cache is not None:
+            plugged.append(FactCaching(self._cache))
+        if alerts is not None:
+            plugged.append(HighRiskAlerts(alerts, self._trail))
+        self._stages = chain(_EngineStages(self), [*plugged, *interceptors])
         # Department calls go through retries, breakers, bulkheads and coalescing only if
         # ``resilience`` is given (build_verifier gives it unless configured off); else
         # one call each — through the same pipeline, with every part disabled.
@@ -223,13 +251,25 @@ class Verifier:
         record cannot be made durable. A department that fails or does not answer in time
         costs its facts (UNKNOWN), never the request.
         """
+        return (await self.decide(application, caller=caller, timeout=timeout)).public()
+
+    async def decide(
+        self,
+        application: Application,
+        *,
+        caller: CallerIdentity | None = None,
+        timeout: float | None = None,
+    ) -> PlainResult:
+        """``verify``, answering with the engine's plain result (``verifier.model._plain``)
+        rather than the public models: for edges that encode the result themselves (the gRPC
+        service builds its response straight from it) and pay for no model they discard."""
         started = VerificationStarted(uuid.uuid4().hex, caller or EMBEDDED_CALLER, application)
         with self._telemetry.verification(started) as span:
             return await self._verify(started, span, timeout)
 
     async def _verify(
         self, started: VerificationStarted, span: VerificationSpan, timeout: float | None
-    ) -> VerificationResult:
+    ) -> PlainResult:
         begun = time.perf_counter()
         loop = asyncio.get_running_loop()
         budget = self.default_timeout if timeout is None else timeout
@@ -242,39 +282,21 @@ class Verifier:
         violations = item.validate_application(application)
         if violations:
             raise InvalidApplication(violations)
-        refusals = authorise(item, application, started.caller, self.catalogue, self.access)
+        refusals = await self._stages.authorise(AuthoriseInput(item, application, started.caller))
         if refusals:
             await self._refuse(started, item.version, refusals, span)
         reference_date = application.reference_date or self._today()
+        compiled = self._compiled.get(item, reference_date)
         # The register facts ride in the department calls: a "no" needs them (_register).
-        checks = register_checks(
-            item.bind(application, self.catalogue, reference_date), application, self.catalogue
-        )
-        bound = checks.bound
-        # The cache stage comes only after validation and authorisation: a cached fact must
-        # never reach a caller who may not see it.
-        cached = None
-        to_fetch = bound
-        if self._cache is not None:
-            cached = await self._cache.lookup(bound, reference_date, item.rule_version)
-            to_fetch = cached.misses
-        plans = plan_departments(to_fetch, reference_date)
-
+        checks = register_checks(compiled.bind(application), application, self.catalogue)
+        # Fetching comes only after validation and authorisation: no stage (a cache) may
+        # answer a caller who may not see the facts.
         ledger = CallLedger()
+        fetch = FetchInput(
+            checks.bound, reference_date, compiled.rule_version, department_deadline, ledger
+        )
         try:
-            outcomes = await call_departments(
-                plans,
-                self.adapters,
-                department_deadline,
-                self._telemetry,
-                self._resilience,
-                ledger,
-            )
-            facts, calls = self._judge(outcomes, item)
-            if self._cache is not None and cached is not None:
-                facts, calls = await self._cache.settle(
-                    cached, to_fetch, facts, calls, item.rule_version
-                )
+            fetched = await self._stages.fetch(fetch)
         except asyncio.CancelledError:
             if ledger.asked:
                 record = cancelled_record_for(
@@ -291,14 +313,29 @@ class Verifier:
                 )
                 await self._trail.append_despite_cancellation(record)
             raise
-        facts = checks.rejudge(facts, self.catalogue)
+        facts = checks.rejudge(fetched.facts, self.catalogue)
         result = self._result(
-            started.request_id, item, application, reference_date, facts, calls, begun
+            started.request_id, compiled, application, facts, fetched.calls, begun
         )
-        record = await self._audit(result, application, started.caller, span.trace_id())
+        audited = await self._audit(result, application, started.caller, span.trace_id())
         span.decided(result)  # only once audited: without that, nothing was decided
-        await self._raise_alerts(record)
+        await self._stages.audited(
+            AuditedInput(audited.caller_system, audited.subject_pseudonyms, audited.time, False)
+        )
         return result
+
+    async def _fetch(self, input: FetchInput) -> FetchOutput:
+        """The innermost ``fetch``: plan, ask the departments, judge their answers."""
+        outcomes = await call_departments(
+            plan_departments(input.facts, input.reference_date),
+            self.adapters,
+            input.deadline,
+            self._telemetry,
+            self._resilience,
+            input.ledger,
+        )
+        facts, calls = self._judge(outcomes, input.rule_version)
+        return FetchOutput(facts, calls)
 
     async def _refuse(
         self,
@@ -321,26 +358,24 @@ class Verifier:
             trace_id=span.trace_id(),
         )
         await self._trail.append(record)
-        await self._trail.write_alerts(
-            lambda monitor: monitor.observe_refusal(record.caller_system, record.time)
-        )
+        await self._stages.audited(AuditedInput(record.caller_system, (), record.time, True))
         raise AccessDenied(refusals)
 
     def _judge(
-        self, outcomes: Sequence[DepartmentOutcome], item: ServiceItem
-    ) -> tuple[list[FactResult], list[DepartmentCall]]:
+        self, outcomes: Sequence[DepartmentOutcome], rule_version: str
+    ) -> tuple[list[PlainFact], list[PlainCall]]:
         """The facts and the calls as finally judged (a malformed answer fails its call)."""
         retrieved_at = self._clock()
-        facts: list[FactResult] = []
-        calls: list[DepartmentCall] = []
+        facts: list[PlainFact] = []
+        calls: list[PlainCall] = []
         for outcome in outcomes:
-            results, call_outcome = fact_results(outcome, retrieved_at, item.rule_version)
-            call = DepartmentCall(
-                department=outcome.plan.department,
-                outcome=call_outcome,
-                duration_ms=round(outcome.duration_ms, 3),
-                facts=tuple(fact.name for fact in outcome.plan.facts),
-                attempts=outcome.attempts,
+            results, call_outcome = fact_results(outcome, retrieved_at, rule_version)
+            call = PlainCall(
+                outcome.plan.department,
+                call_outcome,
+                round(outcome.duration_ms, 3),
+                tuple(fact.name for fact in outcome.plan.facts),
+                outcome.attempts,
             )
             self._telemetry.department_finished(
                 DepartmentFinished(
@@ -354,48 +389,55 @@ class Verifier:
     def _result(
         self,
         request_id: str,
-        item: ServiceItem,
+        compiled: CompiledItem,
         application: Application,
-        reference_date: date,
-        facts: list[FactResult],
-        calls: list[DepartmentCall],
+        facts: list[PlainFact],
+        calls: list[PlainCall],
         started: float,
-    ) -> VerificationResult:
-        facts.sort(key=_item_order(item))
+    ) -> PlainResult:
+        order = compiled.order
+        last = len(order)
+        facts.sort(key=lambda fact: order.get(fact.name, last))
         values = {fact.name: fact.value for fact in facts}
-        decision = item.evaluate(
-            values,
-            roles_present={subject.role for subject in application.subjects},
-            reference_date=reference_date,
+        decision = compiled.rule.evaluate(
+            values, {subject.role for subject in application.subjects}
         )
-        return VerificationResult(
-            request_id=request_id,
-            service_item=item.id,
-            item_version=item.version,
-            reference_date=reference_date,
-            facts=tuple(facts),
-            decision=decision,
-            documents_not_required=self._documents_replaced(facts),
-            department_calls=tuple(calls),
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        item = compiled.item
+        return PlainResult(
+            request_id,
+            item.id,
+            item.version,
+            compiled.reference_date,
+            tuple(facts),
+            decision,
+            self._documents_replaced(facts, compiled),
+            tuple(calls),
+            round((time.perf_counter() - started) * 1000, 3),
         )
 
-    def _documents_replaced(self, facts: list[FactResult]) -> tuple[str, ...]:
+    def _documents_replaced(
+        self, facts: list[PlainFact], compiled: CompiledItem
+    ) -> tuple[str, ...]:
         documents: dict[str, None] = {}
         for fact in facts:
-            document = self.catalogue.facts[fact.fact].replaces_document
-            if fact.status is FactStatus.KNOWN and document:
+            if fact.status is not FactStatus.KNOWN:
+                continue
+            document = compiled.documents.get(fact.fact)
+            if document is None:  # a register fact the engine added
+                document = self.catalogue.facts[fact.fact].replaces_document
+            if document:
                 documents[document] = None
         return tuple(documents)
 
     async def _audit(
         self,
-        result: VerificationResult,
+        result: PlainResult,
         application: Application,
         caller: CallerIdentity,
         trace_id: str | None,
-    ) -> AuditRecord:
-        record = audit_record_for(
+    ) -> EncodedRecord:
+        # Straight to the log's JSON: no AuditRecord model is built on the way.
+        record = encode_verification(
             result,
             application,
             caller,
@@ -404,18 +446,21 @@ class Verifier:
             self._clock(),
             trace_id=trace_id,
         )
-        await self._trail.append(record)
+        await self._trail.append_encoded(record)
         return record
 
-    async def _raise_alerts(self, record: AuditRecord) -> None:
-        """Write the high-risk alerts this verification triggers."""
-        await self._trail.write_alerts(
-            lambda monitor: monitor.observe(
-                record.caller_system, [s.pseudonym for s in record.subjects], record.time
-            )
-        )
 
+class _EngineStages(Stages):
+    """The innermost link: the catalogue's access rules, the departments, nothing more."""
 
-def _item_order(item: ServiceItem) -> Callable[[FactResult], int]:
-    order = {name: index for index, name in enumerate(item.facts)}
-    return lambda fact: order.get(fact.name, len(order))
+    def __init__(self, engine: Verifier) -> None:
+        self._engine = engine
+
+    async def authorise(self, input: AuthoriseInput) -> list[Refusal]:
+        return catalogue_refusals(input.item, input.application, self._engine.catalogue)
+
+    async def fetch(self, input: FetchInput) -> FetchOutput:
+        return await self._engine._fetch(input)
+
+    async def audited(self, input: AuditedInput) -> None:
+        return None

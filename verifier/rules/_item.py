@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
@@ -25,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from verifier._errors import FieldViolation
+from verifier._errors import FieldViolation, InvalidApplication
 from verifier.catalogue import Catalogue
 from verifier.model import Application, Decision, FactValue, Identifier, SubjectKind
 from verifier.rules import _binding, _evaluation, _validation
@@ -136,6 +137,7 @@ class ServiceItem(BaseModel):
     score: Score | None = None
 
     _policy: dict[str, DatedParameter] = PrivateAttr(default_factory=dict)
+    _dated: dict[date, _DatedItem] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_outcome(self) -> ServiceItem:
@@ -198,6 +200,26 @@ class ServiceItem(BaseModel):
             if all(role in roles_present for role in use.subjects.values())
         ]
 
+    def rule_at(self, reference_date: date) -> _evaluation.DatedRule:
+        """The rule and score compiled for ``reference_date`` (thresholds in force then)."""
+        return self._at(reference_date).rule
+
+    def date_violation(self, reference_date: date) -> FieldViolation | None:
+        """A violation when a threshold the item uses has no value yet on ``reference_date``."""
+        return self._at(reference_date).violation
+
+    def _at(self, reference_date: date) -> _DatedItem:
+        dated = self._dated.get(reference_date)
+        if dated is None:
+            violation = _validation.reference_date_violation(self, reference_date)
+            # A date before the thresholds cannot be compiled; it is refused at validation.
+            rule = None if violation is not None else _evaluation.DatedRule(self, reference_date)
+            dated = _DatedItem(rule, violation)
+            if len(self._dated) >= MAX_COMPILED_DATES:
+                self._dated.clear()  # replays over years of dates must not grow it forever
+            self._dated[reference_date] = dated
+        return dated
+
     def validate_application(self, application: Application) -> list[FieldViolation]:
         """Every problem with the application's roles, subjects and parameters; [] if none.
 
@@ -225,6 +247,25 @@ class ServiceItem(BaseModel):
         return _evaluation.evaluate(
             self, values, roles_present=roles_present, reference_date=reference_date
         )
+
+
+MAX_COMPILED_DATES = 400
+"""Reference dates an item keeps compiled: more than a year of daily traffic."""
+
+
+@dataclass(frozen=True, slots=True)
+class _DatedItem:
+    """What an item is on one reference date, worked out once."""
+
+    compiled: _evaluation.DatedRule | None
+    violation: FieldViolation | None
+
+    @property
+    def rule(self) -> _evaluation.DatedRule:
+        if self.compiled is None:
+            assert self.violation is not None
+            raise InvalidApplication([self.violation])
+        return self.compiled
 
 
 def _score_parameter_names(score: Score) -> set[str]:

@@ -28,7 +28,7 @@ def validate_application(item: ServiceItem, application: Application) -> list[Fi
     violations.extend(_subject_violations(item, application.subjects))
     violations.extend(_parameter_violations(item, application.parameters))
     if application.reference_date is not None:
-        violation = reference_date_violation(item, application.reference_date)
+        violation = item.date_violation(application.reference_date)
         if violation is not None:
             violations.append(violation)
     return violations

@@ -5,6 +5,7 @@ lives in ``verifier.service._generated`` (made by ``python proto/generate.py``).
 types stay inside this package: callers use the library's models on both sides.
 """
 
+from verifier.config._server_options import ServerOptions
 from verifier.service._auth import (
     Authenticator,
     AuthFailure,
@@ -22,7 +23,6 @@ from verifier.service._description import (
     ServiceItemDescription,
     describe_service_item,
 )
-from verifier.service._options import ServerOptions
 from verifier.service._server import (
     create_server,
     graceful_shutdown,

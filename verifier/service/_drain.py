@@ -16,6 +16,7 @@ CANCELLED — and its caller gets UNAVAILABLE.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -41,23 +42,32 @@ class Drain:
         self._running: set[asyncio.Task[Any]] = set()
         self._expired: set[asyncio.Task[Any]] = set()
         self._last_refusal = -math.inf
+        self._ended = asyncio.Event()
+        """Set each time a verification ends."""
 
     async def run(self, verification: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run the coroutine ``verification()`` makes to its end, unless the server is
         draining (``ShuttingDown`` at once, nothing started) or the grace runs out first
-        (``ShuttingDown`` then). Cancelling the caller cancels the verification."""
+        (``ShuttingDown`` then). Cancelling the caller cancels the verification.
+
+        It runs in the caller's own task (the RPC's): a task of its own would cost every
+        verification a task to create, schedule and await. At the end of the grace it is
+        that task that is cancelled, and the cancellation is taken back here."""
         if self.draining:
             self._last_refusal = asyncio.get_running_loop().time()
             raise ShuttingDown
-        task = asyncio.ensure_future(verification())
+        task = asyncio.current_task()
+        assert task is not None  # always called from a coroutine on the loop
         self._running.add(task)
-        task.add_done_callback(self._running.discard)
         try:
-            return await task
+            return await verification()
         except asyncio.CancelledError:
-            if task in self._expired and not _being_cancelled():
+            if task in self._expired and task.uncancel() == 0:
                 raise ShuttingDown from None
-            raise
+            raise  # its caller gave up (as well)
+        finally:
+            self._running.discard(task)
+            self._ended.set()
 
     async def drain(self, deadline: float) -> None:
         """Refuse new verifications, and return once those running have ended and no new
@@ -66,8 +76,11 @@ class Drain:
         self.draining = True
         loop = asyncio.get_running_loop()
         while (left := deadline - loop.time()) > 0:
+            # The RPCs' tasks outlive their verifications (the answer is still to be
+            # sent): wake when a verification ends, not when its RPC does.
+            self._ended.clear()
             if self._running:
-                await asyncio.wait(set(self._running), timeout=left)
+                await _wait_for(self._ended, left)
                 continue
             quiet = loop.time() - self._last_refusal
             if quiet >= QUIET_SECONDS:
@@ -77,10 +90,16 @@ class Drain:
             self._expired = set(self._running)
             for task in self._expired:
                 task.cancel()
-            await asyncio.wait(self._expired, timeout=UNWIND_SECONDS)
+            unwind_until = loop.time() + UNWIND_SECONDS
+            while (left := unwind_until - loop.time()) > 0:
+                self._ended.clear()
+                if not self._running:
+                    break
+                await _wait_for(self._ended, left)
 
 
-def _being_cancelled() -> bool:
-    """Whether the current task itself is being cancelled (its caller gave up)."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
+async def _wait_for(event: asyncio.Event, timeout: float) -> None:
+    """Until ``event`` is set, or ``timeout`` seconds have passed."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()

@@ -26,12 +26,12 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry import metrics
 
 from verifier._errors import ConfigurationError
+from verifier.config._server_options import ServerOptions
 from verifier.engine import Verifier
 from verifier.service._admission import AdmissionControl
 from verifier.service._auth import Authenticator
 from verifier.service._drain import Drain
 from verifier.service._generated.v1 import verification_pb2 as pb
-from verifier.service._options import ServerOptions
 from verifier.service._servicer import SERVICE_NAME, VerificationServicer, lenient_parser
 from verifier.service._unauthenticated import UnauthenticatedAttempts
 

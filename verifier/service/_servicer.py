@@ -34,7 +34,8 @@ from opentelemetry import context as otel_context
 
 from verifier._errors import AccessDenied, AuditUnavailable, FieldViolation, InvalidApplication
 from verifier.engine import Verifier
-from verifier.model import Application, CallerIdentity, VerificationResult
+from verifier.model import Application, CallerIdentity
+from verifier.model._plain import PlainResult
 from verifier.service import _convert
 from verifier.service._admission import AdmissionControl, Overloaded
 from verifier.service._auth import (
@@ -254,14 +255,14 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
 
     async def _admitted(
         self, application: Application, caller: CallerIdentity, context: _Context
-    ) -> VerificationResult:
+    ) -> PlainResult:
         if self._admission is None:
-            return await self._verifier.verify(
+            return await self._verifier.decide(
                 application, caller=caller, timeout=context.time_remaining()
             )
         async with self._admission.slot(context.time_remaining()):
             # The deadline is read again: waiting for the slot spent part of it.
-            return await self._verifier.verify(
+            return await self._verifier.decide(
                 application, caller=caller, timeout=context.time_remaining()
             )
 

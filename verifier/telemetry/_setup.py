@@ -3,8 +3,9 @@
 The providers made here are handed to the Verifier, never installed as the process-wide
 (global) ones: a process can hold several verifiers (tests, a host application that has its
 own OpenTelemetry setup) and OpenTelemetry lets the global providers be set only once.
-``build_verifier`` calls ``configure_telemetry`` and the Verifier shuts the handle down
-when it closes, so ``verifier serve`` and ``verifier demo`` flush their spans on exit.
+``build_verifier`` calls ``configure_telemetry`` (``_configure``, which imports this module
+only when something is to be exported) and the Verifier shuts the handle down when it
+closes, so ``verifier serve`` and ``verifier demo`` flush their spans on exit.
 
 Exporters (``telemetry.exporter``):
 
@@ -17,9 +18,7 @@ otlp     spans and metrics sent to an OTLP/HTTP collector at ``telemetry.otlp_en
 
 from __future__ import annotations
 
-import logging
 import sys
-import threading
 from typing import TYPE_CHECKING
 
 from opentelemetry.sdk.metrics import MeterProvider
@@ -35,6 +34,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler, TraceIdRatioBased
 
 from verifier._errors import ConfigurationError
+from verifier.telemetry._configure import TelemetryHandle
 from verifier.telemetry._jsonl import JsonLinesMetricExporter, JsonLinesSpanExporter
 
 if TYPE_CHECKING:
@@ -42,65 +42,14 @@ if TYPE_CHECKING:
 
 DEFAULT_SERVICE_NAME = "onestop-verifier"
 
-logger = logging.getLogger("verifier.telemetry")
 
-
-class TelemetryHandle:
-    """The SDK providers ``configure_telemetry`` made (None: the API's global ones).
-
-    Pass it to a Verifier (``build_verifier`` does); ``shutdown`` flushes and stops the
-    exporters, once — later calls do nothing.
-    """
-
-    def __init__(
-        self,
-        tracer_provider: TracerProvider | None = None,
-        meter_provider: MeterProvider | None = None,
-        *,
-        span_exporter: SpanExporter | None = None,
-        metric_exporter: MetricExporter | None = None,
-    ) -> None:
-        self.tracer_provider = tracer_provider
-        self.meter_provider = meter_provider
-        self.span_exporter = span_exporter
-        """The exporter chosen by configuration (None for ``none``)."""
-        self.metric_exporter = metric_exporter
-        self._lock = threading.Lock()
-        self._shut_down = False
-
-    def force_flush(self) -> None:
-        """Export what is buffered now (spans are batched, metrics sent periodically)."""
-        if self.tracer_provider is not None:
-            self.tracer_provider.force_flush()
-        if self.meter_provider is not None:
-            self.meter_provider.force_flush()
-
-    def shutdown(self) -> None:
-        with self._lock:
-            if self._shut_down:
-                return
-            self._shut_down = True
-        for provider in (self.tracer_provider, self.meter_provider):
-            if provider is None:
-                continue
-            try:
-                provider.shutdown()
-            except Exception as exc:  # telemetry lost on the way out must not fail the close
-                logger.error("telemetry shutdown failed: %s", type(exc).__name__)
-
-
-def configure_telemetry(
-    config: TelemetryConfig | None = None,
+def sdk_telemetry(
+    config: TelemetryConfig | None,
     *,
     span_processor: SpanProcessor | None = None,
     metric_reader: MetricReader | None = None,
 ) -> TelemetryHandle:
-    """Providers and exporters for ``config`` (None: exporter ``none``).
-
-    ``span_processor`` and ``metric_reader`` are added beside the configured exporter — for
-    tests (``SimpleSpanProcessor(InMemorySpanExporter())``, ``InMemoryMetricReader()``) and
-    for hosts with an exporter of their own.
-    """
+    """``configure_telemetry``'s work once there is something to export."""
     span_exporter, metric_exporter = _exporters(config)
     service_name = config.service_name if config is not None else DEFAULT_SERVICE_NAME
     resource = Resource.create({SERVICE_NAME: service_name})

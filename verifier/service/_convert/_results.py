@@ -11,6 +11,7 @@ from verifier.model import (
     ScoreComponent,
     VerificationResult,
 )
+from verifier.model._plain import PlainDecision, PlainFact, PlainResult
 from verifier.service._convert._wire import (
     CALL_OUTCOMES,
     FACT_STATUSES,
@@ -28,7 +29,8 @@ from verifier.service._convert._wire import (
 from verifier.service._generated.v1 import verification_pb2 as pb
 
 
-def result_to_proto(result: VerificationResult) -> pb.VerifyResponse:
+def result_to_proto(result: VerificationResult | PlainResult) -> pb.VerifyResponse:
+    """The response for a result, public or as the engine made it (the service's case)."""
     return pb.VerifyResponse(
         request_id=result.request_id,
         service_item=result.service_item,
@@ -51,7 +53,7 @@ def result_to_proto(result: VerificationResult) -> pb.VerifyResponse:
     )
 
 
-def _fact_to_proto(fact: FactResult) -> pb.Fact:
+def _fact_to_proto(fact: FactResult | PlainFact) -> pb.Fact:
     message = pb.Fact(
         name=fact.name,
         fact=fact.fact,
@@ -76,7 +78,7 @@ def _fact_to_proto(fact: FactResult) -> pb.Fact:
     return message
 
 
-def _decision_to_proto(decision: Decision) -> pb.Decision:
+def _decision_to_proto(decision: Decision | PlainDecision) -> pb.Decision:
     message = pb.Decision(
         outcome=OUTCOMES[decision.outcome],
         explanation=[

@@ -3,6 +3,9 @@
 ``create_server`` and ``serve`` take a ``ServerOptions``; the configuration's ``server``
 section (``verifier.config.ServerConfig``) is one, with the address and TLS added, so the
 library and ``verifier serve`` cannot drift apart.
+
+It lives with the configuration, not in ``verifier.service``, so that reading a
+configuration never imports the gRPC edge; ``verifier.service`` re-exports it.
 """
 
 from __future__ import annotations
