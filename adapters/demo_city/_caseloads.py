@@ -110,7 +110,11 @@ def columns(item: str) -> list[str]:
 
 
 def application_from_row(row: Mapping[str, str]) -> dict[str, Any]:
-    """The application (plain data, as ``parse_application`` takes it) of one CSV row."""
+    """The application (plain data, as ``parse_application`` takes it) of one CSV row.
+
+    ValueError naming the column if the row is inconsistent (``household_size`` not the
+    number of people it names); ``int`` raises ValueError for a count that is not a number.
+    """
     subjects = [
         {"role": key.removeprefix("subject_"), "id": value}
         for key, value in row.items()
@@ -132,6 +136,11 @@ def application_from_row(row: Mapping[str, str]) -> dict[str, Any]:
     }
     if row.get("consent_reference"):
         application["consent_reference"] = row["consent_reference"]
+    size = parameters.get("household_size")
+    if size is not None and size != len(subjects):
+        # The booklet check trusts this count; a row naming fewer people than it says would
+        # leave members unchecked, so it is refused (the value stays out of the message).
+        raise ValueError("param_household_size: must equal the number of subject_ columns filled")
     return application
 
 

@@ -51,6 +51,15 @@ def test_the_files_have_the_documented_columns(city_dir: Path) -> None:
         assert len({row["case_no"] for row in rows}) == len(rows)
 
 
+def test_a_row_naming_fewer_people_than_its_household_size_is_refused(city_dir: Path) -> None:
+    path = city_dir / caseload_file("social_assistance_recheck")
+    with path.open(encoding="utf-8", newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["subject_member_1"])
+    application_from_row(row)  # as written: consistent
+    with pytest.raises(ValueError, match="param_household_size"):
+        application_from_row({**row, "subject_member_1": "", "subject_member_2": ""})
+
+
 @pytest.mark.parametrize("item", sorted(ITEMS))
 async def test_every_row_is_decided_as_planted(
     item: str,
