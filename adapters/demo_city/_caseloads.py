@@ -241,8 +241,8 @@ class Caseloads:
             for _ in range(2 - owned):
                 household.homes.append(self._home(person))
         elif reason == "bought_car":
-            person.vehicles.append(self._extras.vehicle(300_000, since=self._recent(90)))
-            person.vehicles[-1].assessed_value = self._rng.randrange(60_000, 300_000, 100)
+            value = self._rng.randrange(60_000, 300_000, 100)  # over the 30,000 limit
+            person.vehicles.append(self._extras.vehicle(value, since=self._recent(90)))
         elif reason == "registered_business":
             person.businesses.append(
                 self._extras.business("individual_business", since=self._recent(90))
@@ -261,8 +261,8 @@ class Caseloads:
         if reason == "bought_home":
             household.homes.append(self._home(person))
         elif reason == "bought_car":
-            person.vehicles.append(self._extras.vehicle(400_000, since=self._recent(90)))
-            person.vehicles[-1].assessed_value = self._rng.randrange(160_000, 400_000, 100)
+            value = self._rng.randrange(160_000, 400_000, 100)  # over the 150,000 limit
+            person.vehicles.append(self._extras.vehicle(value, since=self._recent(90)))
         elif reason == "income_over_limit":
             person.insurance.append(self._job(self._month - 11, 7_000, 15_000))
         self._write_family("affordable_housing_recheck", household)
