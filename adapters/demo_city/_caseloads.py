@@ -5,8 +5,8 @@ the whole city): a household whose members are all registered in the city, none 
 record in transfer, of at most four people, becomes an affordable-housing tenant family (90 %
 of those owning no home) or a subsistence-assistance household (60 % of those owning at most
 one home each); in the other households, half the adults aged 25-50 with a contribution
-history draw unemployment benefit. About one person in three is a caseload row (at 10⁵
-people: ~6,000 + ~4,000 + ~20,000 rows; measured counts are in ``caseloads.json``).
+history draw unemployment benefit. About one person in four is a caseload row (10⁵ people:
+5,201 + 4,027 + 14,763 rows; 10⁶: 51,093 + 40,731 + 147,870; ``caseloads.json`` has them).
 Each recipient's records are first made to qualify (no income
 in the window, or income under the limit; no valuable car or business; contributions
 stopped when the benefit began), then 20 % of them are changed so that they no longer do,
@@ -42,7 +42,7 @@ from adapters.demo_city._rows import month_start
 
 NO_LONGER_QUALIFY_SHARE = 0.20
 # Large on purpose: the caseloads are what a bulk re-check is measured on, so the city is
-# mostly recipients (about a third of its people are a caseload row; see the docstring).
+# mostly recipients (about a quarter of its people are a caseload row; see the docstring).
 SOCIAL_ASSISTANCE_SHARE, AFFORDABLE_HOUSING_SHARE, UNEMPLOYMENT_SHARE = 0.6, 0.9, 0.5
 SA_VEHICLE_LIMIT, AH_VEHICLE_LIMIT = 30_000, 150_000
 AH_INCOME_CAP = 2_900  # two overlapping jobs at the cap still stay under the 6,000 limit
