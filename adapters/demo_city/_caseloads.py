@@ -6,7 +6,8 @@ record in transfer, of at most four people, becomes an affordable-housing tenant
 of those owning no home) or a subsistence-assistance household (60 % of those owning at most
 one home each); in the other households, half the adults aged 25-50 with a contribution
 history draw unemployment benefit. About one person in four is a caseload row (10⁵ people:
-5,201 + 4,027 + 14,763 rows; 10⁶: 51,093 + 40,731 + 147,870; ``caseloads.json`` has them).
+about 5,200 + 4,000 + 14,800 rows; 10⁶: 51,000 + 41,000 + 148,000; ``caseloads.json`` has
+the exact counts).
 Each recipient's records are first made to qualify (no income
 in the window, or income under the limit; no valuable car or business; contributions
 stopped when the benefit began), then 20 % of them are changed so that they no longer do,
