@@ -5,8 +5,9 @@ the whole city): a household whose members are all registered in the city, none 
 record in transfer, of at most four people, becomes an affordable-housing tenant family (90 %
 of those owning no home) or a subsistence-assistance household (60 % of those owning at most
 one home each); in the other households, half the adults aged 25-50 with a contribution
-history draw unemployment benefit. About one person in three is a caseload row (at 10⁵
-people: ~6,000 + ~4,000 + ~20,000 rows; measured counts are in ``caseloads.json``).
+history draw unemployment benefit. About one person in four is a caseload row (10⁵ people:
+about 5,200 + 4,000 + 14,800 rows; 10⁶: 51,000 + 41,000 + 148,000; ``caseloads.json`` has
+the exact counts).
 Each recipient's records are first made to qualify (no income
 in the window, or income under the limit; no valuable car or business; contributions
 stopped when the benefit began), then 20 % of them are changed so that they no longer do,
@@ -42,7 +43,7 @@ from adapters.demo_city._rows import month_start
 
 NO_LONGER_QUALIFY_SHARE = 0.20
 # Large on purpose: the caseloads are what a bulk re-check is measured on, so the city is
-# mostly recipients (about a third of its people are a caseload row; see the docstring).
+# mostly recipients (about a quarter of its people are a caseload row; see the docstring).
 SOCIAL_ASSISTANCE_SHARE, AFFORDABLE_HOUSING_SHARE, UNEMPLOYMENT_SHARE = 0.6, 0.9, 0.5
 SA_VEHICLE_LIMIT, AH_VEHICLE_LIMIT = 30_000, 150_000
 AH_INCOME_CAP = 2_900  # two overlapping jobs at the cap still stay under the 6,000 limit
@@ -110,7 +111,11 @@ def columns(item: str) -> list[str]:
 
 
 def application_from_row(row: Mapping[str, str]) -> dict[str, Any]:
-    """The application (plain data, as ``parse_application`` takes it) of one CSV row."""
+    """The application (plain data, as ``parse_application`` takes it) of one CSV row.
+
+    ValueError naming the column if the row is inconsistent (``household_size`` not the
+    number of people it names); ``int`` raises ValueError for a count that is not a number.
+    """
     subjects = [
         {"role": key.removeprefix("subject_"), "id": value}
         for key, value in row.items()
@@ -132,6 +137,11 @@ def application_from_row(row: Mapping[str, str]) -> dict[str, Any]:
     }
     if row.get("consent_reference"):
         application["consent_reference"] = row["consent_reference"]
+    size = parameters.get("household_size")
+    if size is not None and size != len(subjects):
+        # The booklet check trusts this count; a row naming fewer people than it says would
+        # leave members unchecked, so it is refused (the value stays out of the message).
+        raise ValueError("param_household_size: must equal the number of subject_ columns filled")
     return application
 
 
@@ -232,8 +242,8 @@ class Caseloads:
             for _ in range(2 - owned):
                 household.homes.append(self._home(person))
         elif reason == "bought_car":
-            person.vehicles.append(self._extras.vehicle(300_000, since=self._recent(90)))
-            person.vehicles[-1].assessed_value = self._rng.randrange(60_000, 300_000, 100)
+            value = self._rng.randrange(60_000, 300_000, 100)  # over the 30,000 limit
+            person.vehicles.append(self._extras.vehicle(value, since=self._recent(90)))
         elif reason == "registered_business":
             person.businesses.append(
                 self._extras.business("individual_business", since=self._recent(90))
@@ -252,8 +262,8 @@ class Caseloads:
         if reason == "bought_home":
             household.homes.append(self._home(person))
         elif reason == "bought_car":
-            person.vehicles.append(self._extras.vehicle(400_000, since=self._recent(90)))
-            person.vehicles[-1].assessed_value = self._rng.randrange(160_000, 400_000, 100)
+            value = self._rng.randrange(160_000, 400_000, 100)  # over the 150,000 limit
+            person.vehicles.append(self._extras.vehicle(value, since=self._recent(90)))
         elif reason == "income_over_limit":
             person.insurance.append(self._job(self._month - 11, 7_000, 15_000))
         self._write_family("affordable_housing_recheck", household)
