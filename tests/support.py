@@ -16,6 +16,17 @@ from verifier.adapter import DepartmentAdapter, MockAdapter
 from verifier.engine import Verifier
 from verifier.model import FactValue, resident_id_check_character
 
+DEPARTMENTS = (
+    "household",
+    "social_insurance",
+    "housing",
+    "tax",
+    "vehicle_registration",
+    "market_regulation",
+    "civil_affairs",
+)
+"""Every department of the demo city and the packaged catalogue."""
+
 SMALL_CITY_PEOPLE = 2_000
 """People in the demo city generated once per test session (``demo_city``)."""
 

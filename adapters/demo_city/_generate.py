@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from adapters.demo_city._caseloads import Caseloads
 from adapters.demo_city._manifest import DemoCityManifest
 from adapters.demo_city._model import CanaryMint, IdMint
 from adapters.demo_city._population import Population
@@ -30,8 +31,19 @@ _REFRESH = {
     "social_insurance": ("社会保险信息系统", timedelta(hours=14), 1),
     "housing": ("不动产登记信息平台", timedelta(hours=13, minutes=30), 1),
     "tax": ("金税三期个人所得税系统", timedelta(hours=12), 30),
+    "vehicle_registration": ("公安交通管理综合应用平台", timedelta(hours=15), 1),
+    "market_regulation": ("商事主体登记管理系统", timedelta(hours=14, minutes=30), 1),
+    "civil_affairs": ("全国殡葬管理信息系统", timedelta(hours=13), 1),
 }
-_CANARY_TAGS = {"household": "HH", "social_insurance": "SI", "housing": "HS", "tax": "TAX"}
+_CANARY_TAGS = {
+    "household": "HH",
+    "social_insurance": "SI",
+    "housing": "HS",
+    "tax": "TAX",
+    "vehicle_registration": "VR",
+    "market_regulation": "MR",
+    "civil_affairs": "CA",
+}
 
 
 class _Writer(Protocol):
@@ -61,6 +73,7 @@ def generate_demo_city(
     urls = {d: f"sqlite:///{writer.path(d).resolve().as_posix()}" for d in DEPARTMENTS}
     manifest = _generate(writer, urls, people, seed, reference_date, progress, data_dir)
     _write_json(data_dir / "samples.json", manifest.samples_json())
+    _write_json(data_dir / "caseloads.json", manifest.caseloads_json())
     _write_json(
         data_dir / "canaries.json",
         {
@@ -102,17 +115,21 @@ def _generate(
     canaries = CanaryMint(seed)
     households, samples = plant_samples(seed, reference_date, ids)
     emitter = Emitter(writer.add, canaries, seed, reference_date)
+    caseloads = Caseloads(data_dir, seed, reference_date)
     writer.open()
+    caseloads.open()
     try:
         for household in households:
             emitter.household(household)
         # The population has its own random stream: the samples do not shift it, nor it them.
         population = Population(random.Random(seed), ids, reference_date)
-        _populate(emitter, population, max(0, people - emitter.people), report)
+        _populate(emitter, caseloads, population, max(0, people - emitter.people), report)
         _refresh_log(writer, canaries, reference_date)
         writer.finish(report)
+        caseloads.finish()
     except BaseException:
         writer.abort()
+        caseloads.abort()
         raise
     report(f"{emitter.people:,} people written in {time.perf_counter() - started:.1f} s")
     return DemoCityManifest(
@@ -124,13 +141,17 @@ def _generate(
         canaries=tuple(canaries.minted),
         data_dir=data_dir,
         rows={d: dict(tables) for d, tables in writer.counts.items()},
+        caseloads={item: counts.to_json() for item, counts in caseloads.counts.items()},
     )
 
 
-def _populate(emitter: Emitter, population: Population, people: int, report: Progress) -> None:
+def _populate(
+    emitter: Emitter, caseloads: Caseloads, population: Population, people: int, report: Progress
+) -> None:
     started = time.perf_counter()
     next_report = 100_000
     for household in population.households(people):
+        caseloads.take(household)  # before writing: a recipient's records are made to fit
         emitter.household(household)
         if emitter.people >= next_report:
             report(f"{emitter.people:,} people ({time.perf_counter() - started:.0f} s)")

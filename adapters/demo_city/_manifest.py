@@ -106,12 +106,23 @@ class DemoCityManifest:
     data_dir: Path | None = None
     rows: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     """Rows written, by department and table."""
+    caseloads: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per re-check item: its caseload file, rows, and the planted people who no longer
+    qualify, counted per reason, with the rule clause each reason fails (``_caseloads``)."""
 
     def sample(self, name: str) -> DemoSample:
         for sample in self.samples:
             if sample.name == name:
                 return sample
         raise KeyError(name)
+
+    def caseloads_json(self) -> dict[str, Any]:
+        return {
+            "reference_date": self.reference_date.isoformat(),
+            "seed": self.seed,
+            "people": self.people,
+            "caseloads": dict(self.caseloads),
+        }
 
     def samples_json(self) -> dict[str, Any]:
         return {

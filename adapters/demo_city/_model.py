@@ -1,4 +1,4 @@
-"""The synthetic city's people and homes, before they become four departments' rows.
+"""The synthetic city's people and homes, before they become the departments' rows.
 
 A profile holds a person's whole story (registrations, contributions, tax, rentals) in plain
 dates and month indexes; ``_rows`` turns profiles into table rows. The random population and
@@ -60,6 +60,49 @@ class Arrear:
 
 
 @dataclass(slots=True)
+class Vehicle:
+    """A motor vehicle registered to one person (plates and VINs are minted when written)."""
+
+    brand_model: str
+    vehicle_type: str
+    assessed_value: int
+    registered_on: date
+    transferred_on: date | None = None
+
+
+@dataclass(slots=True)
+class Business:
+    """A business entity and the person's role in it (credit codes minted when written)."""
+
+    name: str
+    entity_type: str
+    """``individual_business`` (the person is its operator) or ``company``."""
+    established_on: date
+    deregistered_on: date | None
+    since: date
+    until: date | None = None
+    registered_capital: int | None = None
+    address: str = ""
+
+
+@dataclass(slots=True)
+class Death:
+    date_of_death: date
+    registered_on: date
+    place_of_death: str
+    reported_by: str
+    status: str = "registered"
+
+
+@dataclass(slots=True)
+class PensionAward:
+    pension_type: str
+    monthly_amount: int
+    started_on: date
+    stopped_on: date | None = None
+
+
+@dataclass(slots=True)
 class Person:
     resident_id: str
     name: str
@@ -76,6 +119,12 @@ class Person:
     arrears: list[Arrear] = field(default_factory=list)
     rentals: list[Rental] = field(default_factory=list)
     employer: str | None = None
+    vehicles: list[Vehicle] = field(default_factory=list)
+    businesses: list[Business] = field(default_factory=list)
+    death: Death | None = None
+    pensions: list[PensionAward] = field(default_factory=list)
+    benefits: list[Span] = field(default_factory=list)
+    """Months of unemployment benefit paid (``payer``: the benefit office)."""
 
 
 @dataclass(slots=True)

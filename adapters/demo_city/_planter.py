@@ -180,7 +180,7 @@ class Planter:
         facts: list[ExpectedFact],
     ) -> None:
         number = len(self.samples) + 1
-        prefix = "EDU" if template is SCHOOL_PLACE else "HOUSE"
+        prefix = template.get("case_prefix") or ("EDU" if template is SCHOOL_PLACE else "HOUSE")
         application: dict[str, Any] = {
             "service_item": template["service_item"],
             "subjects": [{"role": role, "id": p.resident_id} for role, p in subjects.items()],
@@ -191,7 +191,7 @@ class Planter:
             "case_number": f"SZ-{prefix}-{self.today.year}-{number:06d}",
             "operator": template["operator"],
         }
-        if template is FIRST_HOME:
+        if template is FIRST_HOME or template.get("consent") == "signed":
             # Property and tax facts are shared only with the buyer's signed authorisation
             # (授权书), which the service hall keeps and cites by number.
             application["consent_reference"] = f"AUTH-{prefix}-{self.today.year}-{number:06d}"

@@ -14,6 +14,7 @@ from typing import Any
 
 from adapters.demo_city import _vocabulary as words
 from adapters.demo_city._model import CanaryMint, Home, Household, Person, Rental, Span
+from adapters.demo_city._rows_recheck import RecheckRows
 
 CANARY_RATE = 0.01
 Sink = Callable[[str, str, tuple[Any, ...]], None]
@@ -63,7 +64,9 @@ class Emitter:
         self._reference_month = reference_date.year * 12 + reference_date.month - 1
         self._ids: dict[str, int] = {}
         self._homes = 0
+        self._booklets = 0
         self.people = 0
+        self._recheck = RecheckRows(sink, self._canary, self._text, self._next)
 
     def _next(self, table: str) -> int:
         self._ids[table] = number = self._ids.get(table, 0) + 1
@@ -80,12 +83,15 @@ class Emitter:
 
     def household(self, household: Household) -> None:
         planted = household.planted
+        self._booklets += 1
+        booklet = f"HH{self._booklets:010d}"
         for person in household.people:
             self.people += 1
-            self._household_rows(person, planted)
+            self._household_rows(person, planted, booklet)
             self._insurance_rows(person, planted)
             self._tax_rows(person, planted)
             self._rental_rows(person, planted)
+            self._recheck.person(person, planted)
         for entry in household.guardianships:
             c = self._canary(planted)
             row: tuple[Any, ...] = (
@@ -100,7 +106,7 @@ class Emitter:
         for home in household.homes:
             self._home_rows(home, planted)
 
-    def _household_rows(self, person: Person, planted: bool) -> None:
+    def _household_rows(self, person: Person, planted: bool, booklet: str) -> None:
         c = self._canary(planted)
         self._sink(
             "household",
@@ -124,6 +130,9 @@ class Emitter:
                 _iso(reg.since),
                 _iso(reg.until),
                 self._text(reg.address, c, "HH"),
+                # The family shares one booklet while registered together; an old
+                # registration elsewhere was in a booklet of its own.
+                booklet if reg.until is None else f"HP{self._next('past_booklets'):010d}",
             )
             self._sink("household", "registrations", row)
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date
 
 from adapters.demo_city import _samples_home as home
+from adapters.demo_city import _samples_recheck as recheck
 from adapters.demo_city import _samples_school as school
 from adapters.demo_city._manifest import DemoSample
 from adapters.demo_city._model import Household, IdMint
@@ -41,4 +42,10 @@ _SAMPLES: tuple[Callable[[Planter], None], ...] = (
     home.first_home_second_home,
     home.first_home_pending_transfer,
     home.first_home_twin_x_check,
+    recheck.social_assistance_still_qualifies,
+    recheck.social_assistance_member_bought_car,
+    recheck.social_assistance_member_died,
+    recheck.affordable_housing_undeclared_member,
+    recheck.unemployment_still_qualifies,
+    recheck.unemployment_drew_pension,
 )

@@ -24,16 +24,22 @@ from sqlalchemy import Date, DateTime, MetaData, Table, create_engine
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from adapters.civil_affairs import _tables as civil_affairs_tables
 from adapters.household import _tables as household_tables
 from adapters.housing import _tables as housing_tables
+from adapters.market_regulation import _tables as market_regulation_tables
 from adapters.social_insurance import _tables as social_insurance_tables
 from adapters.tax import _tables as tax_tables
+from adapters.vehicle_registration import _tables as vehicle_registration_tables
 
 DEPARTMENT_METADATA: dict[str, MetaData] = {
     "household": household_tables.metadata,
     "social_insurance": social_insurance_tables.metadata,
     "housing": housing_tables.metadata,
     "tax": tax_tables.metadata,
+    "vehicle_registration": vehicle_registration_tables.metadata,
+    "market_regulation": market_regulation_tables.metadata,
+    "civil_affairs": civil_affairs_tables.metadata,
 }
 DEPARTMENTS = tuple(DEPARTMENT_METADATA)
 Row = tuple[Any, ...]
@@ -41,7 +47,7 @@ BATCH_ROWS = 50_000
 
 
 class SqliteCityWriter:
-    """Four SQLite files in ``data_dir``, replaced only once fully written."""
+    """One SQLite file per department in ``data_dir``, replaced only once fully written."""
 
     def __init__(self, data_dir: Path) -> None:
         self._dir = data_dir
@@ -111,7 +117,7 @@ class SqliteCityWriter:
 
 
 class SqlAlchemyCityWriter:
-    """The four departments' tables in the databases ``urls`` names (created afresh)."""
+    """The departments' tables in the databases ``urls`` names (created afresh)."""
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         missing = [d for d in DEPARTMENTS if d not in urls]

@@ -1,4 +1,4 @@
-"""The household registration adapter: registration and guardianship facts."""
+"""The household registration adapter: registration, guardianship and household facts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from adapters._department import (
@@ -16,6 +17,7 @@ from adapters._department import (
     Answer,
     SqlDepartmentAdapter,
     backend_from_settings,
+    int_parameter,
     latest_refresh,
     subject,
     text_parameter,
@@ -42,10 +44,25 @@ def _residents(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
             registrations.c.district_code,
             registrations.c.registered_since,
             registrations.c.registered_until,
+            registrations.c.household_no,
         )
         .select_from(joined)
         .where(residents.c.resident_id.in_(ids))
     )
+
+
+_booklet = aliased(registrations, name="booklet")
+
+
+def _booklets(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
+    """Every registration in a booklet any of the subjects was ever entered in."""
+    numbers = select(registrations.c.household_no).where(registrations.c.resident_id.in_(ids))
+    return select(
+        _booklet.c.household_no,
+        _booklet.c.resident_id,
+        _booklet.c.registered_since,
+        _booklet.c.registered_until,
+    ).where(_booklet.c.household_no.in_(numbers.scalar_subquery()))
 
 
 def _guardianships(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
@@ -60,12 +77,13 @@ class _Records:
     guardianships: dict[tuple[str, str], list[_derive.Guardianship]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    booklets: dict[str, _derive.Booklet] = field(default_factory=dict)
 
 
 class HouseholdAdapter(SqlDepartmentAdapter[_Records]):
     """Answers ``registered_in_population_register``, ``local_household_registration``,
-    ``household_registered_in_district`` and ``guardian_of`` from the household register,
-    in one read per application."""
+    ``household_registered_in_district``, ``guardian_of``, ``household_member_of`` and
+    ``household_larger_than`` from the household register, in one read per application."""
 
     department = DEPARTMENT
     facts: ClassVar[frozenset[str]] = frozenset(
@@ -74,9 +92,13 @@ class HouseholdAdapter(SqlDepartmentAdapter[_Records]):
             "local_household_registration",
             "household_registered_in_district",
             "guardian_of",
+            "household_member_of",
+            "household_larger_than",
         }
     )
-    read: ClassVar[SubjectRead] = SubjectRead({"r": _residents, "g": _guardianships})
+    read: ClassVar[SubjectRead] = SubjectRead(
+        {"r": _residents, "g": _guardianships, "b": _booklets}
+    )
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
 
     def __init__(
@@ -92,11 +114,11 @@ class HouseholdAdapter(SqlDepartmentAdapter[_Records]):
     def collect(self, rows: Mapping[str, list[Row]]) -> _Records:
         status: dict[str, str] = {}
         periods: dict[str, list[_derive.Registration]] = defaultdict(list)
-        for resident_id, record_status, district, since, until in rows.get("r", ()):
+        for resident_id, record_status, district, since, until, number in rows.get("r", ()):
             status[resident_id] = record_status
             if district is not None:  # a resident with no registration row at all
                 periods[resident_id].append(
-                    _derive.Registration(district, as_date(since), as_optional_date(until))
+                    _derive.Registration(district, as_date(since), as_optional_date(until), number)
                 )
         records = _Records()
         for resident_id, record_status in status.items():
@@ -107,13 +129,24 @@ class HouseholdAdapter(SqlDepartmentAdapter[_Records]):
             records.guardianships[guardian_id, child_id].append(
                 _derive.Guardianship(as_date(recorded_since))
             )
+        entries: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
+        for number, resident_id, since, until in rows.get("b", ()):
+            entries[number].append((resident_id, as_date(since), as_optional_date(until)))
+        records.booklets = {number: _derive.Booklet(tuple(e)) for number, e in entries.items()}
         return records
 
     def derive(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
         if request.fact == "guardian_of":
             pair = (subject(request, "guardian"), subject(request, "child"))
             return _derive.is_guardian(records.guardianships.get(pair, ()), as_of)
+        if request.fact == "household_member_of":
+            member = records.residents.get(subject(request, "member"))
+            head = records.residents.get(subject(request, "head"))
+            return _derive.same_household(member, head, as_of)
         resident = records.residents.get(subject(request))
+        if request.fact == "household_larger_than":
+            members = int_parameter(request, "members", minimum=1)
+            return _derive.household_larger_than(resident, records.booklets, as_of, members)
         if request.fact == "registered_in_population_register":
             return _derive.in_population_register(resident)
         if request.fact == "local_household_registration":

@@ -21,6 +21,7 @@ class Registration:
     district_code: str
     since: date
     until: date | None
+    household_no: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +78,44 @@ def registered_in_district(resident: Resident | None, as_of: date, district: str
 def is_guardian(guardianships: Iterable[Guardianship], as_of: date) -> bool:
     """The register records the pair (any relation) on or before the reference date."""
     return any(entry.recorded_since <= as_of for entry in guardianships)
+
+
+@dataclass(frozen=True, slots=True)
+class Booklet:
+    """One household booklet's (户号) registrations: who is entered in it, and when."""
+
+    entries: tuple[tuple[str, date, date | None], ...]
+    """(resident id, registered since, registered until) of every registration in it."""
+
+    def members_on(self, as_of: date) -> set[str]:
+        return {rid for rid, since, until in self.entries if period_contains(since, until, as_of)}
+
+
+def same_household(member: Resident | None, head: Resident | None, as_of: date) -> bool | Unknown:
+    """Both are entered in one household booklet on ``as_of`` (by the register's own record)."""
+    first = registration_on(member, as_of)
+    if isinstance(first, Unknown):
+        return first
+    second = registration_on(head, as_of)
+    if isinstance(second, Unknown):
+        return second
+    return (
+        first is not None
+        and second is not None
+        and first.household_no is not None
+        and first.household_no == second.household_no
+    )
+
+
+def household_larger_than(
+    head: Resident | None, booklets: dict[str, Booklet], as_of: date, members: int
+) -> bool | Unknown:
+    """The booklet the subject is entered in on ``as_of`` lists more than ``members`` people
+    (the subject included): someone the application did not name belongs to the family."""
+    registration = registration_on(head, as_of)
+    if isinstance(registration, Unknown):
+        return registration
+    if registration is None or registration.household_no is None:
+        return False
+    booklet = booklets.get(registration.household_no, Booklet(()))
+    return len(booklet.members_on(as_of)) > members

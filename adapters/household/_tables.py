@@ -34,6 +34,9 @@ registrations = Table(
     Column("registered_since", Date, nullable=False),
     Column("registered_until", Date),  # exclusive; NULL while current
     Column("address", String(256)),
+    # 户号: the household booklet this registration is entered in; the register, not the
+    # applicant, says who belongs to one household.
+    Column("household_no", String(20)),
 )
 
 guardianships = Table(
@@ -50,4 +53,5 @@ guardianships = Table(
 refresh_log = refresh_log_table(metadata)
 
 Index("ix_registrations_resident", registrations.c.resident_id)
+Index("ix_registrations_household", registrations.c.household_no)
 Index("ix_guardianships_guardian", guardianships.c.guardian_id, guardianships.c.child_id)

@@ -1,9 +1,11 @@
-"""The social insurance adapter: continuous months, months in a window, enrolment."""
+"""The social insurance adapter: contribution months, enrolment, income (as a status against a
+threshold), pensions in payment and unemployment benefit months."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any, ClassVar
 
@@ -17,15 +19,19 @@ from adapters._department import (
     int_parameter,
     latest_refresh,
     subject,
+    text_parameter,
 )
-from adapters._sql import Row, SubjectRead, as_date
+from adapters._sql import Row, SubjectRead, as_date, as_optional_date
 from adapters.social_insurance import _derive
 from adapters.social_insurance._tables import (
     contribution_spans,
     insured_persons,
+    pension_awards,
     refresh_log,
     status_history,
+    unemployment_benefit_spans,
 )
+from verifier._errors import DepartmentError
 from verifier.adapter import DepartmentAdapter, FactRequest
 from verifier.model import months_from_spans
 
@@ -55,7 +61,22 @@ def _spans(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
         contribution_spans.c.resident_id,
         contribution_spans.c.first_month,
         contribution_spans.c.last_month,
+        contribution_spans.c.monthly_base_amount,
     ).where(contribution_spans.c.resident_id.in_(ids))
+
+
+def _pensions(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
+    return select(
+        pension_awards.c.resident_id, pension_awards.c.started_on, pension_awards.c.stopped_on
+    ).where(pension_awards.c.resident_id.in_(ids))
+
+
+def _benefits(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
+    return select(
+        unemployment_benefit_spans.c.resident_id,
+        unemployment_benefit_spans.c.first_month,
+        unemployment_benefit_spans.c.last_month,
+    ).where(unemployment_benefit_spans.c.resident_id.in_(ids))
 
 
 Records = dict[str, _derive.Insured]
@@ -70,18 +91,24 @@ class SocialInsuranceAdapter(SqlDepartmentAdapter[Records]):
             "social_insurance_continuous_months",
             "social_insurance_months_in_window",
             "social_insurance_enrolled",
+            "contribution_base_average_exceeds",
+            "contribution_months_since",
+            "pension_drawn",
+            "unemployment_benefit_months_drawn",
         }
     )
-    read: ClassVar[SubjectRead] = SubjectRead({"p": _persons, "h": _history, "s": _spans})
+    read: ClassVar[SubjectRead] = SubjectRead(
+        {"p": _persons, "h": _history, "s": _spans, "n": _pensions, "b": _benefits}
+    )
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
 
     def collect(self, rows: Mapping[str, list[Row]]) -> Records:
         history: dict[str, list[tuple[date, int, str]]] = defaultdict(list)
         for resident_id, change_id, status, effective_from in rows.get("h", ()):
             history[resident_id].append((as_date(effective_from), change_id, status))
-        spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for resident_id, first_month, last_month in rows.get("s", ()):
-            spans[resident_id].append((first_month, last_month))
+        spans: dict[str, list[_derive.BaseSpan]] = defaultdict(list)
+        for resident_id, first_month, last_month, base in rows.get("s", ()):
+            spans[resident_id].append(_derive.BaseSpan(first_month, last_month, int(base)))
         records: Records = {}
         for resident_id, status, status_since, enrolled_since in rows.get("p", ()):
             changes = [
@@ -90,24 +117,70 @@ class SocialInsuranceAdapter(SqlDepartmentAdapter[Records]):
             ]
             # The person row states the current status; it is the latest change by definition.
             changes.append(_derive.StatusChange(status, as_date(status_since)))
-            records[resident_id] = _derive.Insured(
-                as_date(enrolled_since),
-                tuple(changes),
-                months_from_spans(spans.pop(resident_id, ())),
+            records[resident_id] = _with_spans(
+                _derive.Insured(as_date(enrolled_since), tuple(changes), frozenset()),
+                spans.pop(resident_id, []),
             )
         for resident_id, orphan_spans in spans.items():
             # Contributions without a person row still count as months; enrolment does not.
-            records[resident_id] = _derive.Insured(None, (), months_from_spans(orphan_spans))
+            records[resident_id] = _with_spans(_derive.NOT_INSURED, orphan_spans)
+        self._add_payments(rows, records)
         return records
+
+    @staticmethod
+    def _add_payments(rows: Mapping[str, list[Row]], records: Records) -> None:
+        """Pensions and benefit months, also for someone with no contribution record."""
+        pensions: dict[str, list[_derive.Pension]] = defaultdict(list)
+        for resident_id, started_on, stopped_on in rows.get("n", ()):
+            pensions[resident_id].append(
+                _derive.Pension(as_date(started_on), as_optional_date(stopped_on))
+            )
+        benefits: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for resident_id, first_month, last_month in rows.get("b", ()):
+            benefits[resident_id].append((first_month, last_month))
+        for resident_id in pensions.keys() | benefits.keys():
+            insured = records.get(resident_id, _derive.NOT_INSURED)
+            records[resident_id] = replace(
+                insured,
+                pensions=tuple(pensions.get(resident_id, ())),
+                benefit_months=months_from_spans(benefits.get(resident_id, ())),
+            )
 
     def derive(self, request: FactRequest, records: Records, as_of: date) -> Answer:
         insured = records.get(subject(request), _derive.NOT_INSURED)
-        if request.fact == "social_insurance_continuous_months":
+        fact = request.fact
+        if fact == "social_insurance_continuous_months":
             return _derive.continuous_months(insured, as_of)
-        if request.fact == "social_insurance_months_in_window":
+        if fact == "social_insurance_months_in_window":
             window = int_parameter(request, "window_months", minimum=1)
             return _derive.months_in_window(insured, as_of, window)
+        if fact == "contribution_base_average_exceeds":
+            window = int_parameter(request, "window_months", minimum=1)
+            threshold = int_parameter(request, "threshold_yuan", minimum=0)
+            return _derive.average_base_exceeds(insured, as_of, window, threshold)
+        if fact == "contribution_months_since":
+            return _derive.contribution_months_since(insured, as_of, _since(request))
+        if fact == "pension_drawn":
+            return _derive.pension_drawn(insured, as_of)
+        if fact == "unemployment_benefit_months_drawn":
+            return _derive.benefit_months_drawn(insured, as_of)
         return _derive.enrolled(insured, as_of)
+
+
+def _with_spans(insured: _derive.Insured, spans: list[_derive.BaseSpan]) -> _derive.Insured:
+    months = months_from_spans((span.first, span.last) for span in spans)
+    return replace(insured, paid_months=months, base_spans=tuple(spans))
+
+
+def _since(request: FactRequest) -> date:
+    text = text_parameter(request, "since")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        # The value is the item's, not a department record, but stays out of the message.
+        raise DepartmentError(
+            f"fact {request.fact!r}: parameter 'since' must be an ISO date (YYYY-MM-DD)"
+        ) from None
 
 
 def create_adapter(settings: Mapping[str, object]) -> DepartmentAdapter:

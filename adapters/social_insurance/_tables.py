@@ -1,4 +1,5 @@
-"""The social insurance fund's database: insured persons, status history, contributions.
+"""The social insurance fund's database: insured persons, status history, contributions,
+pensions in payment and unemployment benefit paid.
 
 Months are stored as month indexes (year * 12 + month - 1, see ``verifier.model.month_index``)
 so spans compare as integers. Raw and sensitive (names, employers, wages): private here.
@@ -46,7 +47,32 @@ contribution_spans = Table(
     Column("employer_name", String(128)),
 )
 
+pension_awards = Table(
+    "pension_awards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resident_id", String(18), nullable=False),
+    Column("pension_type", String(24), nullable=False),  # 'basic_employee' | 'urban_rural'
+    Column("monthly_amount", Integer, nullable=False),  # yuan
+    Column("started_on", Date, nullable=False),
+    Column("stopped_on", Date),  # exclusive; NULL while paid
+    Column("paying_office", String(64)),
+)
+
+unemployment_benefit_spans = Table(
+    "unemployment_benefit_spans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resident_id", String(18), nullable=False),
+    Column("first_month", Integer, nullable=False),  # month index, inclusive
+    Column("last_month", Integer, nullable=False),  # month index, inclusive
+    Column("monthly_amount", Integer, nullable=False),  # yuan
+    Column("benefit_office", String(64)),
+)
+
 refresh_log = refresh_log_table(metadata)
 
 Index("ix_status_history_resident", status_history.c.resident_id)
 Index("ix_contribution_spans_resident", contribution_spans.c.resident_id)
+Index("ix_pension_awards_resident", pension_awards.c.resident_id)
+Index("ix_unemployment_benefit_spans_resident", unemployment_benefit_spans.c.resident_id)

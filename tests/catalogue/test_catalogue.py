@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import DEPARTMENTS
 
 from verifier import CatalogueError
 from verifier.catalogue import SharingClass, catalogue_from_yaml, load_catalogue
@@ -28,7 +29,7 @@ facts:
 def test_shipped_catalogue_loads_with_every_sharing_class() -> None:
     catalogue = load_catalogue()
     assert {fact.sharing for fact in catalogue.facts.values()} == set(SharingClass)
-    assert set(catalogue.departments) == {"household", "social_insurance", "housing", "tax"}
+    assert set(catalogue.departments) == set(DEPARTMENTS)
     for fact in catalogue.facts.values():
         assert fact.legal_reference
         assert fact.freshness.total_seconds() > 0

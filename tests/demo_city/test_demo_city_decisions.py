@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-
-import pytest
 
 from adapters.demo_city import DemoCityManifest
 from verifier.adapter import DepartmentAdapter
 from verifier.engine import Verifier
 from verifier.model import parse_application
-
-DEPARTMENTS = ("household", "social_insurance", "housing", "tax")
-
-
-@pytest.fixture
-async def city_adapters(city: DemoCityManifest) -> dict[str, DepartmentAdapter]:
-    adapters: dict[str, DepartmentAdapter] = {}
-    for department in DEPARTMENTS:
-        module = importlib.import_module(f"adapters.{department}")
-        adapters[department] = module.create_adapter({"url": city.urls[department]})
-    return adapters
 
 
 async def test_every_sample_is_decided_as_planted(

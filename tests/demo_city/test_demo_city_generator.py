@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from support import DEPARTMENTS
 
 from adapters.demo_city import (
     DemoCityManifest,
@@ -23,8 +24,12 @@ from adapters.demo_city import (
 from verifier.model import parse_application, parse_resident_id, resident_id_birth_date
 
 REFERENCE = date(2026, 8, 31)
-DEPARTMENTS = ("household", "social_insurance", "housing", "tax")
 ID_COLUMNS = {"resident_id", "guardian_id", "child_id", "owner_id", "tenant_id"}
+RECHECK_ITEMS = (
+    "social_assistance_recheck",
+    "affordable_housing_recheck",
+    "unemployment_insurance_recheck",
+)
 SAMPLE_NAMES = [
     "school_place_local_registration",
     "school_place_rental_and_insurance",
@@ -40,6 +45,12 @@ SAMPLE_NAMES = [
     "first_home_second_home",
     "first_home_pending_transfer",
     "first_home_twin_x_check",
+    "social_assistance_still_qualifies",
+    "social_assistance_member_bought_car",
+    "social_assistance_member_died",
+    "affordable_housing_undeclared_member",
+    "unemployment_still_qualifies",
+    "unemployment_drew_pension",
 ]
 
 
@@ -119,7 +130,9 @@ def test_regenerating_replaces_the_files_and_leaves_no_partial_ones(tmp_path: Pa
     manifest = generate_demo_city(tmp_path, people=250, seed=2, progress=messages.append)
     assert content_hash(tmp_path) != before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f"{d}.db" for d in DEPARTMENTS] + ["canaries.json", "samples.json"]
+        [f"{d}.db" for d in DEPARTMENTS]
+        + ["canaries.json", "samples.json", "caseloads.json"]
+        + [f"caseload_{item}.csv" for item in RECHECK_ITEMS]
     )
     assert manifest.people == 250
     assert manifest.data_dir == tmp_path
@@ -213,7 +226,12 @@ def test_each_item_has_every_outcome(city: DemoCityManifest) -> None:
         (item, outcome)
         for item in ("school_place", "first_home_purchase")
         for outcome in ("ELIGIBLE", "NOT_ELIGIBLE", "NEEDS_REVIEW")
-    }
+    } | {
+        # A re-check's review cases come from the caseloads (tests/demo_city/test_caseloads).
+        (item, outcome)
+        for item in ("social_assistance_recheck", "unemployment_insurance_recheck")
+        for outcome in ("ELIGIBLE", "NOT_ELIGIBLE")
+    } | {("affordable_housing_recheck", "NOT_ELIGIBLE")}
 
 
 def test_the_twin_buyer_is_written_with_a_lower_case_x(city: DemoCityManifest) -> None:

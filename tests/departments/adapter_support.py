@@ -12,7 +12,6 @@ from sqlalchemy import create_engine, make_url, text
 from adapters.demo_city import DemoCityManifest
 from verifier.adapter import DepartmentAdapter
 
-DEPARTMENTS = ("household", "social_insurance", "housing", "tax")
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 

@@ -12,9 +12,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from adapter_support import DEPARTMENTS, City, postgres_url, with_search_path
+from adapter_support import City, postgres_url, with_search_path
 from sqlalchemy import text
-from support import SMALL_CITY_PEOPLE, reachable_postgres
+from support import DEPARTMENTS, SMALL_CITY_PEOPLE, reachable_postgres
 
 from adapters.demo_city import DemoCityManifest, write_demo_city
 from verifier.adapter import DepartmentAdapter

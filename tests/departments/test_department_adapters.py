@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 import pytest
-from adapter_support import DEPARTMENTS, City
+from adapter_support import City
+from support import DEPARTMENTS
 
 from adapters.demo_city import DemoSample, ExpectedFact
 from verifier._errors import DepartmentError
@@ -25,11 +26,16 @@ ALL_FACTS: dict[str, list[tuple[str, dict[str, str | int]]]] = {
         ("registered_in_population_register", {}),
         ("local_household_registration", {}),
         ("household_registered_in_district", {"district": "440305"}),
+        ("household_larger_than", {"members": 1}),
     ],
     "social_insurance": [
         ("social_insurance_continuous_months", {}),
         ("social_insurance_months_in_window", {"window_months": 36}),
         ("social_insurance_enrolled", {}),
+        ("contribution_base_average_exceeds", {"window_months": 12, "threshold_yuan": 1365}),
+        ("contribution_months_since", {"since": "2026-01-01"}),
+        ("pension_drawn", {}),
+        ("unemployment_benefit_months_drawn", {}),
     ],
     "housing": [
         ("homes_owned_in_city", {}),
@@ -40,6 +46,15 @@ ALL_FACTS: dict[str, list[tuple[str, dict[str, str | int]]]] = {
         ("income_tax_months_in_window", {"window_months": 36}),
         ("has_overdue_tax", {}),
     ],
+    "vehicle_registration": [
+        ("vehicles_owned", {}),
+        ("owns_vehicle_valued_over", {"threshold_yuan": 30_000}),
+    ],
+    "market_regulation": [
+        ("has_active_business_registration", {}),
+        ("active_businesses_registered", {}),
+    ],
+    "civil_affairs": [("death_registered", {})],
 }
 NEGATIVE: dict[str, FactValue] = {
     "registered_in_population_register": False,
@@ -54,6 +69,17 @@ NEGATIVE: dict[str, FactValue] = {
     "registered_rental_months_in_district": 0,
     "income_tax_months_in_window": 0,
     "has_overdue_tax": False,
+    "household_member_of": False,
+    "household_larger_than": False,
+    "contribution_base_average_exceeds": False,
+    "contribution_months_since": 0,
+    "pension_drawn": False,
+    "unemployment_benefit_months_drawn": 0,
+    "vehicles_owned": 0,
+    "owns_vehicle_valued_over": False,
+    "has_active_business_registration": False,
+    "active_businesses_registered": 0,
+    "death_registered": False,
 }
 
 
@@ -202,7 +228,7 @@ def test_supported_facts_are_the_catalogue_facts_the_department_derives(
 ) -> None:
     expected = {fact for fact, _ in ALL_FACTS[department]}
     if department == "household":
-        expected.add("guardian_of")
+        expected |= {"guardian_of", "household_member_of"}
     assert department_adapters[department].supported_facts() == expected
 
 

@@ -14,7 +14,6 @@ from adapters.http import HttpDepartmentAdapter, settings_from
 from verifier.adapter import DepartmentAdapter, DepartmentQuery, FactRequest
 from verifier.model import parse_resident_id
 
-DEPARTMENTS = ("household", "social_insurance", "housing", "tax")
 REFERENCE = date(2026, 8, 31)
 
 

@@ -7,7 +7,8 @@ import logging
 
 import httpx
 import pytest
-from http_support import DEPARTMENTS, all_queries, http_adapter, sample_queries
+from http_support import all_queries, http_adapter, sample_queries
+from support import DEPARTMENTS
 
 from adapters.demo_city import DemoCityManifest
 from adapters.http import HttpDepartmentAdapter

@@ -8,6 +8,7 @@ log line or an audit record.
 
 from __future__ import annotations
 
+import csv
 import logging
 import random
 import sqlite3
@@ -18,6 +19,7 @@ from support import FIRST_HOME_ACCESS, SCHOOL_PLACE_ACCESS
 
 import verifier
 from adapters.demo_city import DemoCityManifest
+from adapters.demo_city._caseloads import application_from_row, caseload_file
 from verifier import InvalidApplication, parse_application
 from verifier.audit import read_audit_entries
 
@@ -51,6 +53,12 @@ def applications(city: DemoCityManifest) -> list[dict[str, object]]:
                 **FIRST_HOME_ACCESS,
             }
         )
+    # The re-check caseloads reach the vehicle, business and death registers, the pensions
+    # and benefit months, and every household booklet of the families they list.
+    assert city.data_dir is not None
+    for item in sorted(city.caseloads):
+        with (city.data_dir / caseload_file(item)).open(encoding="utf-8", newline="") as handle:
+            found.extend(application_from_row(row) for row in csv.DictReader(handle))
     return found  # fmt: skip
 
 
@@ -119,6 +127,28 @@ async def test_no_canary_when_a_department_database_breaks(
     tax = [fact for fact in result.facts if fact.provenance.department == "tax"]
     assert tax
     assert all(not fact.known for fact in tax)
+    assert result.decision.outcome is verifier.DecisionOutcome.NEEDS_REVIEW
+    text = result.model_dump_json() + caplog.text + audit_text(tmp_path / "audit")
+    assert "CANARY" not in text
+
+
+async def test_no_canary_when_a_new_department_database_breaks(
+    demo_city: DemoCityManifest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    broken = tmp_path / "vehicle_registration.db"
+    broken.write_bytes(b"CANARY-not-a-database " * 100)
+    config = verifier.load_config(
+        data_dir=demo_city.data_dir,
+        audit={"directory": tmp_path / "audit"},
+        departments={"vehicle_registration": {"url": f"sqlite:///{broken}"}},
+    )
+    sample = demo_city.sample("social_assistance_still_qualifies")
+    async with verifier.build_verifier(config) as engine:
+        result = await engine.verify(parse_application(sample.application))
+    vehicles = [f for f in result.facts if f.provenance.department == "vehicle_registration"]
+    assert vehicles
+    assert all(not fact.known for fact in vehicles)
     assert result.decision.outcome is verifier.DecisionOutcome.NEEDS_REVIEW
     text = result.model_dump_json() + caplog.text + audit_text(tmp_path / "audit")
     assert "CANARY" not in text

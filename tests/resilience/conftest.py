@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from resilience_support import DEPARTMENTS
+from support import DEPARTMENTS
 
 from adapters.demo_city import DemoCityManifest
 from adapters.simulator import RunningSimulators, run_simulators

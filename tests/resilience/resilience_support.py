@@ -20,7 +20,6 @@ from verifier.engine import Verifier
 from verifier.engine._resilience_policy import ResiliencePolicy
 from verifier.rules import load_service_items
 
-DEPARTMENTS = ("household", "social_insurance", "housing", "tax")
 FAST_RETRY = {"initial_backoff_ms": 1, "max_backoff_ms": 5, "jitter_ms": 1}
 """Back-off small enough for tests; the shape (exponential, jittered) is the policy's."""
 

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from resilience_support import DEPARTMENTS, applications, http_adapters, make_verifier, policy
+from resilience_support import applications, http_adapters, make_verifier, policy
+from support import DEPARTMENTS
 
 from adapters.demo_city import DemoCityManifest
 from adapters.simulator import FaultPlan, FixedLatency, LognormalLatency, RunningSimulators

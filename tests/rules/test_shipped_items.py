@@ -12,9 +12,15 @@ from verifier.rules import ItemRegistry
 
 
 def test_registry_lists_items_sorted(registry: ItemRegistry) -> None:
-    assert [item.id for item in registry] == ["first_home_purchase", "school_place"]
+    assert [item.id for item in registry] == [
+        "affordable_housing_recheck",
+        "first_home_purchase",
+        "school_place",
+        "social_assistance_recheck",
+        "unemployment_insurance_recheck",
+    ]
     assert registry.list() == list(registry)
-    assert len(registry) == 2
+    assert len(registry) == 5
     assert "school_place" in registry
     assert "library_card" not in registry
     assert "school_place@2026.1" in repr(registry)
