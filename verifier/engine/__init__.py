@@ -1,5 +1,6 @@
 """The engine: plans a verification, fans out to departments, evaluates, audits."""
 
+from verifier.engine._bulk import BulkOutcome
 from verifier.engine._cache import CachePolicy, FactCache, InProcessFactCache
 from verifier.engine._cache_redis import RedisFactCache
 from verifier.engine._planner import DepartmentPlan, plan_departments
@@ -9,6 +10,7 @@ from verifier.engine._verifier import DEFAULT_TIMEOUT_SECONDS, Verifier
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
+    "BulkOutcome",
     "CachePolicy",
     "DepartmentPlan",
     "FactCache",
