@@ -69,7 +69,7 @@ def _plain(total: int, already: int) -> Report:
     def report(done: int) -> None:
         now = time.monotonic()
         finished = done >= total and last[1] < total
-        if now - last[0] < PLAIN_EVERY_SECONDS and not finished or done == last[1]:
+        if (now - last[0] < PLAIN_EVERY_SECONDS and not finished) or done == last[1]:
             return
         last[0], last[1] = now, done
         elapsed = now - started
