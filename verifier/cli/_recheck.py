@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
-from verifier._errors import ConfigurationError, VerifierError
+from verifier._errors import ConfigurationError, InvalidApplication, VerifierError
 from verifier.cli._arguments import seconds, whole_number
 from verifier.cli._local import add_config_arguments, config_from
 from verifier.cli._recheck_files import RecheckFiles, Summary
@@ -91,9 +91,13 @@ def run_recheck(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     except VerifierError as error:
-        if isinstance(error, ConfigurationError):
-            raise
+        if isinstance(error, ConfigurationError | InvalidApplication):
+            raise  # bad arguments (an unknown item…): the command's usual status 2
         print(f"re-check failed after {files.rows_done} rows: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as error:  # a file that cannot be written (output, rejects, audit log)
+        failure = f"{type(error).__name__}: {error.strerror or error}"
+        print(f"re-check failed after {files.rows_done} rows: {failure}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         files.close()
