@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from verifier._errors import ConfigurationError
+from verifier.audit._files import sync_directory
 from verifier.cli._recheck_rows import (
     REJECT_COLUMNS,
     RESULT_COLUMNS,
@@ -163,7 +164,7 @@ class RecheckFiles:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(ordered, self.output)
-        _sync_directory(self.output.parent)
+        sync_directory(self.output.parent)
         summary.rejected = sum(
             1 for _ in decoded_rows(self.rejects, REJECT_COLUMNS, self._reject_form)
         )
@@ -200,12 +201,4 @@ def _replace(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(written, path)
-    _sync_directory(path.parent)
-
-
-def _sync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    sync_directory(path.parent)

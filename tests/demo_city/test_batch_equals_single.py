@@ -43,11 +43,11 @@ async def both_paths(
 
 
 async def test_every_sample_gets_the_single_paths_facts_and_decision(
-    demo_city: DemoCityManifest,
+    city: DemoCityManifest,
     city_adapters: dict[str, DepartmentAdapter],
     make_test_verifier: Callable[..., Verifier],
 ) -> None:
-    applications = [parse_application(sample.application) for sample in demo_city.samples]
+    applications = [parse_application(sample.application) for sample in city.samples]
     async with make_test_verifier(city_adapters) as verifier:
         single, batched = await both_paths(verifier, applications, batch_size=7)
     assert batched == single
@@ -97,13 +97,13 @@ async def test_random_subjects_get_the_single_paths_facts_and_decisions(
     seed: int,
     known_share: float,
     batch_size: int,
-    demo_city: DemoCityManifest,
+    city: DemoCityManifest,
     city_adapters: dict[str, DepartmentAdapter],
     make_test_verifier: Callable[..., Verifier],
     tmp_path: Path,
 ) -> None:
     rng = random.Random(seed)
-    applications = random_applications(demo_city, known_ids(demo_city), rng, known_share)
+    applications = random_applications(city, known_ids(city), rng, known_share)
     verifier = make_test_verifier(city_adapters, tmp_path / f"audit-{seed}-{batch_size}")
     async with verifier:
         single, batched = await both_paths(verifier, applications, batch_size)
