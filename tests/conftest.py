@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from adapters.demo_city import DemoCityManifest, generate_demo_city
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import ChainedAuditLog, Pseudonymiser, load_or_create_signing_key
 from verifier.catalogue import load_catalogue
-from verifier.engine import CachePolicy, ResiliencePolicy, Verifier
+from verifier.engine import CachePolicy, Interceptor, ResiliencePolicy, Verifier
 from verifier.rules import load_service_items
 
 
@@ -29,6 +29,7 @@ def make_test_verifier(tmp_path: Path) -> MakeVerifier:
         timeout: float = 2.0,
         cache: CachePolicy | None = None,
         resilience: ResiliencePolicy | None = None,
+        interceptors: Sequence[Interceptor] = (),
     ) -> Verifier:
         directory = audit_dir or tmp_path / "audit"
         return Verifier(
@@ -40,6 +41,7 @@ def make_test_verifier(tmp_path: Path) -> MakeVerifier:
             default_timeout=timeout,
             cache=cache,
             resilience=resilience,
+            interceptors=interceptors,
         )
 
     return make

@@ -26,6 +26,7 @@ from verifier import (
 )
 from verifier.access import AccessPolicy, CallerGrant
 from verifier.audit import load_public_key, read_audit_entries, verify_audit_log
+from verifier.engine._interceptors import CallerRights
 
 
 class CountingAdapter(MockAdapter):
@@ -168,8 +169,8 @@ async def test_a_refused_caller_gets_a_refusal_per_row_and_reaches_no_department
     departments = {name: CountingAdapter(name) for name in ELIGIBLE_FACTS}
     applications = [parse_application(buyer(number)) for number in range(7)]
     portal = CallerIdentity(system="school-portal")  # may use school_place only
-    async with make_test_verifier(departments, tmp_path) as verifier:
-        verifier.access = AccessPolicy({"school-portal": CallerGrant(items=("school_place",))})
+    rights = CallerRights(AccessPolicy({"school-portal": CallerGrant(items=("school_place",))}))
+    async with make_test_verifier(departments, tmp_path, interceptors=[rights]) as verifier:
         stream = verifier.verify_many(applications, caller=portal, batch_size=3)
         outcomes = await collected(stream)
     assert [outcome.index for outcome in outcomes] == list(range(7))

@@ -202,7 +202,9 @@ async def test_audit_failure_is_unavailable(
     async def refuse(record: object) -> None:
         raise AuditUnavailable("disk full")
 
+    # Records, and verifications' records encoded straight to the log's JSON, both refused.
     monkeypatch.setattr(served.verifier.audit, "append", refuse)
+    monkeypatch.setattr(served.verifier.audit, "append_encoded", refuse)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await served.stub.Verify(school_place_request(), timeout=5)
     assert raised.value.code() is grpc.StatusCode.UNAVAILABLE

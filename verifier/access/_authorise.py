@@ -55,6 +55,13 @@ def authorise(
     """Every reason this application may not be served (empty: it may). ``policy`` None
     means callers are not restricted to items (an embedding that authorises on its own);
     the catalogue's rules apply all the same."""
+    return caller_refusals(item, caller, policy) or catalogue_refusals(item, application, catalogue)
+
+
+def caller_refusals(
+    item: ServiceItem, caller: CallerIdentity, policy: AccessPolicy | None
+) -> list[Refusal]:
+    """Why the calling system may not use this item at all (empty: it may)."""
     if policy is not None:
         grant = policy.grant_for(caller.system)
         if grant is None:
@@ -71,6 +78,14 @@ def authorise(
                     f"the calling system may not use service item {item.id!r}",
                 )
             ]
+    return []
+
+
+def catalogue_refusals(
+    item: ServiceItem, application: Application, catalogue: Catalogue
+) -> list[Refusal]:
+    """Why the catalogue does not share this application's facts (empty: it does): the
+    sharing classes, allowed uses, legal basis and consent — for every caller."""
     refusals: list[Refusal] = []
     for name, use in item.facts.items():
         definition = catalogue.facts.get(use.fact)

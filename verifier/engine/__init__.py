@@ -3,6 +3,14 @@
 from verifier.engine._bulk import BulkOutcome
 from verifier.engine._cache import CachePolicy, FactCache, InProcessFactCache
 from verifier.engine._cache_redis import RedisFactCache
+from verifier.engine._interceptors import (
+    AuditedInput,
+    AuthoriseInput,
+    FetchInput,
+    FetchOutput,
+    Interceptor,
+    Stages,
+)
 from verifier.engine._planner import DepartmentPlan, plan_departments
 from verifier.engine._resilience_policy import ResiliencePolicy
 from verifier.engine._telemetry import TelemetryProviders
@@ -10,13 +18,19 @@ from verifier.engine._verifier import DEFAULT_TIMEOUT_SECONDS, Verifier
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
+    "AuditedInput",
+    "AuthoriseInput",
     "BulkOutcome",
     "CachePolicy",
     "DepartmentPlan",
     "FactCache",
+    "FetchInput",
+    "FetchOutput",
     "InProcessFactCache",
+    "Interceptor",
     "RedisFactCache",
     "ResiliencePolicy",
+    "Stages",
     "TelemetryProviders",
     "Verifier",
     "plan_departments",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from verifier._errors import AuditUnavailable
 from verifier.audit import (
@@ -20,7 +20,6 @@ from verifier.audit import (
     AuditRecord,
     AuditSink,
     EncodedRecord,
-    HighRiskMonitor,
     RefusalRecord,
 )
 from verifier.engine._audit_health import AuditHealth, AuditWatcher
@@ -35,11 +34,8 @@ LATE_WRITE_GRACE_SECONDS = 5.0
 class AuditTrail:
     """Writes the engine's records to ``sink``, and knows whether the sink is writing."""
 
-    def __init__(
-        self, sink: AuditSink, alerts: HighRiskMonitor | None, telemetry: EngineTelemetry
-    ) -> None:
+    def __init__(self, sink: AuditSink, telemetry: EngineTelemetry) -> None:
         self.sink = sink
-        self._alerts = alerts
         self._telemetry = telemetry
         self.health = AuditHealth()
         self._late_writes: set[asyncio.Future[None]] = set()
@@ -92,16 +88,9 @@ class AuditTrail:
             # Nobody is waiting for an answer: the failure is the operator's to see.
             logger.error("record of cancelled request %s not written: %s", record.request_id, exc)
 
-    async def write_alerts(self, observe: Callable[[HighRiskMonitor], list[AlertRecord]]) -> None:
-        """Write the alerts ``observe`` returns. The request is already audited, so a
-        failure here is logged and counted, never the caller's."""
-        if self._alerts is None:
-            return
-        try:
-            alerts = observe(self._alerts)
-        except Exception as exc:
-            logger.error("high-risk monitor failed: %s", type(exc).__name__)
-            return
+    async def write_alerts(self, alerts: Sequence[AlertRecord]) -> None:
+        """Write alerts (``HighRiskAlerts``'). The request is already audited, so a failure
+        here is logged and counted, never the caller's."""
         for alert in alerts:
             self._telemetry.alert_raised(alert)
             try:

@@ -11,8 +11,11 @@ the batch, with the reasons a failed single call gives.
 
 What differs from the single path, and why:
 
-- no fact cache: a re-check exists to see what changed since, and a caseload would evict
-  the service hall's working set from it;
+- the ``authorise`` and ``audited`` stages (``_interceptors``: caller rights, high-risk
+  alerts, an embedder's own) run per application as on the single path, but not ``fetch``:
+  its interceptors see one verification's facts, and a batch read is many verifications'.
+  So no fact cache either: a re-check exists to see what changed since, and a caseload
+  would evict the service hall's working set from it;
 - no hedging and no coalescing of batch calls (a batch is never identical to another, and
   racing a second batch read doubles the load a re-check puts on a department); the
   batch calls share the breaker, bulkhead, retry budget of single calls;
@@ -39,11 +42,11 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from opentelemetry import trace
 
 from verifier._errors import AccessDenied, DepartmentAnswerInvalid, InvalidApplication
-from verifier.access import authorise
 from verifier.adapter import DepartmentAdapter, DepartmentAnswer, DepartmentQuery
 from verifier.audit import cancelled_record_for
 from verifier.engine._compiled import CompiledItem
 from verifier.engine._fanout import DepartmentOutcome
+from verifier.engine._interceptors import AuditedInput, AuthoriseInput
 from verifier.engine._planner import DepartmentPlan, plan_departments
 from verifier.engine._register import RegisterChecks, register_checks
 from verifier.engine._resilience import DepartmentGuard
@@ -221,8 +224,8 @@ class BulkRun:
                 violations = item.validate_application(application)
                 if violations:
                     raise InvalidApplication(violations)
-                refused = authorise(
-                    item, application, self._caller, verifier.catalogue, verifier.access
+                refused = await verifier._stages.authorise(
+                    AuthoriseInput(item, application, self._caller)
                 )
                 if refused:
                     span = VerificationSpan(trace.INVALID_SPAN)
@@ -327,7 +330,9 @@ class BulkRun:
             )
         )
         for record in records:
-            await verifier._raise_alerts(record)
+            await verifier._stages.audited(
+                AuditedInput(record.caller_system, record.subject_pseudonyms, record.time, False)
+            )
 
     async def _record_cancelled(
         self,

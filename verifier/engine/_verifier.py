@@ -20,7 +20,8 @@ from verifier._errors import (
     InvalidApplication,
     Refusal,
 )
-from verifier.access import AccessPolicy, authorise
+from verifier.access import AccessPolicy
+from verifier.access._authorise import catalogue_refusals
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import (
     AuditSink,
@@ -39,6 +40,18 @@ from verifier.engine._cache import CachePolicy, FactCacheStage
 from verifier.engine._compiled import CompiledItem, CompiledItems
 from verifier.engine._facts import fact_results
 from verifier.engine._fanout import CallLedger, DepartmentOutcome, call_departments
+from verifier.engine._interceptors import (
+    AuditedInput,
+    AuthoriseInput,
+    CallerRights,
+    FactCaching,
+    FetchInput,
+    FetchOutput,
+    HighRiskAlerts,
+    Interceptor,
+    Stages,
+    chain,
+)
 from verifier.engine._planner import plan_departments
 from verifier.engine._register import register_checks
 from verifier.engine._resilience import Resilience
@@ -103,6 +116,7 @@ class Verifier:
         cache: CachePolicy | None = None,
         resilience: ResiliencePolicy | None = None,
         access: AccessPolicy | None = None,
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         """``telemetry``: where spans and metrics go (default: the OpenTelemetry API's global
         providers); the Verifier shuts it down when it closes. ``alerts``: the high-risk
@@ -111,7 +125,12 @@ class Verifier:
         fetched); its in-process store runs on ``clock``. ``access``: the service items
         each calling system may use (default: callers are not restricted to items — for an
         embedding that authorises callers itself); the catalogue's sharing classes,
-        purposes and consent are enforced either way."""
+        purposes and consent are enforced either way.
+
+        ``access``, ``cache`` and ``alerts`` are interceptors (``_interceptors``): they plug
+        into the verification's stages as ``CallerRights``, ``FactCaching`` and
+        ``HighRiskAlerts``, outside ``interceptors`` (an embedder's own, outermost first),
+        which see each stage after them."""
         for department, adapter in adapters.items():
             if department not in catalogue.departments:
                 raise CatalogueError(f"adapter for unknown department {department!r}")
@@ -129,9 +148,17 @@ class Verifier:
         self._compiled = CompiledItems(catalogue)
         self._providers = telemetry
         self._telemetry = EngineTelemetry(telemetry, pseudonymiser.pseudonym)
-        self._trail = AuditTrail(audit, alerts, self._telemetry)
+        self._trail = AuditTrail(audit, self._telemetry)
         self.access = access
         self._cache = FactCacheStage(cache, clock) if cache is not None else None
+        plugged: list[Interceptor] = []
+        if access is not None:
+            plugged.append(CallerRights(access))
+        if self._cache is not None:
+            plugged.append(FactCaching(self._cache))
+        if alerts is not None:
+            plugged.append(HighRiskAlerts(alerts, self._trail))
+        self._stages = chain(_EngineStages(self), [*plugged, *interceptors])
         # Department calls go through retries, breakers, bulkheads and coalescing only if
         # ``resilience`` is given (build_verifier gives it unless configured off); else
         # one call each — through the same pipeline, with every part disabled.
@@ -288,38 +315,21 @@ class Verifier:
         violations = item.validate_application(application)
         if violations:
             raise InvalidApplication(violations)
-        refusals = authorise(item, application, started.caller, self.catalogue, self.access)
+        refusals = await self._stages.authorise(AuthoriseInput(item, application, started.caller))
         if refusals:
             await self._refuse(started, item.version, refusals, span)
         reference_date = application.reference_date or self._today()
         compiled = self._compiled.get(item, reference_date)
         # The register facts ride in the department calls: a "no" needs them (_register).
         checks = register_checks(compiled.bind(application), application, self.catalogue)
-        bound = checks.bound
-        # The cache stage comes only after validation and authorisation: a cached fact must
-        # never reach a caller who may not see it.
-        cached = None
-        to_fetch = bound
-        if self._cache is not None:
-            cached = await self._cache.lookup(bound, reference_date, item.rule_version)
-            to_fetch = cached.misses
-        plans = plan_departments(to_fetch, reference_date)
-
+        # Fetching comes only after validation and authorisation: no stage (a cache) may
+        # answer a caller who may not see the facts.
         ledger = CallLedger()
+        fetch = FetchInput(
+            checks.bound, reference_date, compiled.rule_version, department_deadline, ledger
+        )
         try:
-            outcomes = await call_departments(
-                plans,
-                self.adapters,
-                department_deadline,
-                self._telemetry,
-                self._resilience,
-                ledger,
-            )
-            facts, calls = self._judge(outcomes, compiled.rule_version)
-            if self._cache is not None and cached is not None:
-                facts, calls = await self._cache.settle(
-                    cached, to_fetch, facts, calls, item.rule_version
-                )
+            fetched = await self._stages.fetch(fetch)
         except asyncio.CancelledError:
             if ledger.asked:
                 record = cancelled_record_for(
@@ -336,12 +346,29 @@ class Verifier:
                 )
                 await self._trail.append_despite_cancellation(record)
             raise
-        facts = checks.rejudge(facts, self.catalogue)
-        result = self._result(started.request_id, compiled, application, facts, calls, begun)
+        facts = checks.rejudge(fetched.facts, self.catalogue)
+        result = self._result(
+            started.request_id, compiled, application, facts, fetched.calls, begun
+        )
         audited = await self._audit(result, application, started.caller, span.trace_id())
         span.decided(result)  # only once audited: without that, nothing was decided
-        await self._raise_alerts(audited)
+        await self._stages.audited(
+            AuditedInput(audited.caller_system, audited.subject_pseudonyms, audited.time, False)
+        )
         return result
+
+    async def _fetch(self, input: FetchInput) -> FetchOutput:
+        """The innermost ``fetch``: plan, ask the departments, judge their answers."""
+        outcomes = await call_departments(
+            plan_departments(input.facts, input.reference_date),
+            self.adapters,
+            input.deadline,
+            self._telemetry,
+            self._resilience,
+            input.ledger,
+        )
+        facts, calls = self._judge(outcomes, input.rule_version)
+        return FetchOutput(facts, calls)
 
     async def _refuse(
         self,
@@ -364,9 +391,7 @@ class Verifier:
             trace_id=span.trace_id(),
         )
         await self._trail.append(record)
-        await self._trail.write_alerts(
-            lambda monitor: monitor.observe_refusal(record.caller_system, record.time)
-        )
+        await self._stages.audited(AuditedInput(record.caller_system, (), record.time, True))
         raise AccessDenied(refusals)
 
     def _judge(
@@ -457,10 +482,18 @@ class Verifier:
         await self._trail.append_encoded(record)
         return record
 
-    async def _raise_alerts(self, record: EncodedRecord) -> None:
-        """Write the high-risk alerts this verification triggers."""
-        await self._trail.write_alerts(
-            lambda monitor: monitor.observe(
-                record.caller_system, record.subject_pseudonyms, record.time
-            )
-        )
+
+class _EngineStages(Stages):
+    """The innermost link: the catalogue's access rules, the departments, nothing more."""
+
+    def __init__(self, engine: Verifier) -> None:
+        self._engine = engine
+
+    async def authorise(self, input: AuthoriseInput) -> list[Refusal]:
+        return catalogue_refusals(input.item, input.application, self._engine.catalogue)
+
+    async def fetch(self, input: FetchInput) -> FetchOutput:
+        return await self._engine._fetch(input)
+
+    async def audited(self, input: AuditedInput) -> None:
+        return None
