@@ -44,7 +44,15 @@ from adapters.simulator import run_simulators
 from verifier.adapter import DepartmentAdapter, DepartmentQuery, FactRequest
 from verifier.model import parse_resident_id
 
-DEPARTMENTS = ("household", "social_insurance", "housing", "tax")
+DEPARTMENTS = (
+    "household",
+    "social_insurance",
+    "housing",
+    "tax",
+    "vehicle_registration",
+    "market_regulation",
+    "civil_affairs",
+)
 CONCURRENCY = 16
 
 

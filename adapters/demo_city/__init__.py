@@ -1,4 +1,5 @@
-"""A synthetic city for demos, tests and benchmarks: four department databases and samples.
+"""A synthetic city for demos, tests and benchmarks: seven department databases, samples and
+three re-check caseloads.
 
 ``generate_demo_city`` (entry point ``verifier.demo_data`` / ``demo_city``) writes SQLite
 files; ``write_demo_city`` writes the same city into any SQLAlchemy databases (PostgreSQL).
@@ -11,7 +12,9 @@ locals (registered in a 4403xx district) and migrants (IDs from other places, re
 elsewhere or not at all); registration moves, some exactly on the reference date, and a few
 records pending transfer; social insurance and income tax with gaps and recent starts;
 homes (none, one, several; co-owned by spouses; some sold); registered rentals (expired,
-current, back-to-back renewals); overdue tax for a few percent.
+current, back-to-back renewals); overdue tax for a few percent; cars, businesses, pensions
+and registered deaths (``_recheck_population``); household booklets (户号) shared by the
+people registered together.
 
 Raw tables carry sensitive-looking fields (Chinese names, addresses, phones, amounts) and
 planted canaries: every text field of a planted sample's rows, and of about 1 % of the other
@@ -20,6 +23,9 @@ All canaries are listed in ``canaries.json`` and the manifest: none may ever lea
 
 ``samples.json`` lists planted households with known outcomes, one or more per outcome per
 service item, each with its application and the facts each department must derive.
+``caseload_<item>.csv`` are the three re-check caseloads (people receiving subsistence
+assistance, affordable housing, unemployment benefit), a planted share of whom no longer
+qualify, counted per reason in ``caseloads.json`` and the manifest (``_caseloads``).
 """
 
 from adapters.demo_city._generate import generate_demo_city, write_demo_city

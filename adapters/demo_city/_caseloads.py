@@ -2,10 +2,12 @@
 
 Recipients are drawn from the random population as it streams past (nothing is kept for
 the whole city): a household whose members are all registered in the city, none with a
-record in transfer, of at most four people, becomes a subsistence-assistance household (30 %
-of those owning at most one home each) or an affordable-housing tenant family (50 % of those
-owning none); in other households, one adult aged 25-50 with a contribution history draws
-unemployment benefit (20 %). Each recipient's records are first made to qualify (no income
+record in transfer, of at most four people, becomes an affordable-housing tenant family (90 %
+of those owning no home) or a subsistence-assistance household (60 % of those owning at most
+one home each); in the other households, half the adults aged 25-50 with a contribution
+history draw unemployment benefit. About one person in three is a caseload row (at 10⁵
+people: ~6,000 + ~4,000 + ~20,000 rows; measured counts are in ``caseloads.json``).
+Each recipient's records are first made to qualify (no income
 in the window, or income under the limit; no valuable car or business; contributions
 stopped when the benefit began), then 20 % of them are changed so that they no longer do,
 for exactly one reason each, drawn evenly from the item's reasons. The manifest records the
@@ -39,6 +41,9 @@ from adapters.demo_city._recheck_population import RecheckPopulation
 from adapters.demo_city._rows import month_start
 
 NO_LONGER_QUALIFY_SHARE = 0.20
+# Large on purpose: the caseloads are what a bulk re-check is measured on, so the city is
+# mostly recipients (about a third of its people are a caseload row; see the docstring).
+SOCIAL_ASSISTANCE_SHARE, AFFORDABLE_HOUSING_SHARE, UNEMPLOYMENT_SHARE = 0.6, 0.9, 0.5
 SA_VEHICLE_LIMIT, AH_VEHICLE_LIMIT = 30_000, 150_000
 AH_INCOME_CAP = 2_900  # two overlapping jobs at the cap still stay under the 6,000 limit
 WINDOW_MONTHS = 12
@@ -195,14 +200,16 @@ class Caseloads:
         family = local and len(household.people) <= 4
         if family and all(p.record_status == NORMAL for p in household.people):
             homes = [h for h in household.homes if h.owners[0].released_on is None]
-            if not homes and rng.random() < 0.5:
+            if not homes and rng.random() < AFFORDABLE_HOUSING_SHARE:
                 return self._affordable_housing(household)
-            if len(homes) <= 1 and rng.random() < 0.3:
+            if len(homes) <= 1 and rng.random() < SOCIAL_ASSISTANCE_SHARE:
                 return self._social_assistance(household)
-        adults = [p for p in household.people if self._age(p) in range(25, 51)]
-        candidates = [p for p in adults if p.insurance and p.record_status == NORMAL]
-        if candidates and rng.random() < 0.2:
-            self._unemployment(rng.choice(candidates))
+        for person in household.people:
+            working_age = self._age(person) in range(25, 51)
+            candidate = working_age and person.insurance and person.record_status == NORMAL
+            # Drawn for every candidate, so the stream does not depend on who qualifies.
+            if rng.random() < UNEMPLOYMENT_SHARE and candidate:
+                self._unemployment(person)
         return None
 
     # The three benefits ------------------------------------------------------------------
@@ -213,6 +220,7 @@ class Caseloads:
         for person in household.people:
             self._clean(person, SA_VEHICLE_LIMIT)
             _cut_contributions(person, self._month - WINDOW_MONTHS + 1)
+            person.tax = _cut(person.tax, self._month - WINDOW_MONTHS + 1)
         reason = self._reason("social_assistance_recheck")
         person = self._rng.choice(self._adults(household))
         if reason == "died":
@@ -366,9 +374,13 @@ def _registered_locally(person: Person) -> bool:
 
 def _cut_contributions(person: Person, first_month_without: int) -> None:
     """End every contribution before ``first_month_without`` (the months after are unpaid)."""
+    person.insurance = _cut(person.insurance, first_month_without)
+
+
+def _cut(spans: list[Span], first_month_without: int) -> list[Span]:
     kept = []
-    for span in person.insurance:
+    for span in spans:
         if span.first_month < first_month_without:
             span.last_month = min(span.last_month, first_month_without - 1)
             kept.append(span)
-    person.insurance = kept
+    return kept

@@ -66,9 +66,7 @@ class RecheckPopulation:
         transferred = random_day(rng, bought, self._today) if sold else None
         if transferred is not None and transferred == bought:
             transferred = None
-        return Vehicle(
-            rng.choice(CAR_MODELS), "car", round(value, -2).__int__(), bought, transferred
-        )
+        return Vehicle(rng.choice(CAR_MODELS), "car", int(round(value, -2)), bought, transferred)
 
     def business(self, kind: str, *, since: date | None = None) -> Business:
         rng = self._rng

@@ -45,6 +45,8 @@ _SAMPLES: tuple[Callable[[Planter], None], ...] = (
     recheck.social_assistance_still_qualifies,
     recheck.social_assistance_member_bought_car,
     recheck.social_assistance_member_died,
+    recheck.social_assistance_member_in_transfer,
+    recheck.affordable_housing_still_qualifies,
     recheck.affordable_housing_undeclared_member,
     recheck.unemployment_still_qualifies,
     recheck.unemployment_drew_pension,

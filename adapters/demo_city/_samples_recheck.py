@@ -13,7 +13,7 @@ from adapters.demo_city._manifest import ExpectedFact
 from adapters.demo_city._model import Business, Death, PensionAward, Person, Span, Vehicle
 from adapters.demo_city._planter import Planter, fact
 
-ELIGIBLE, NOT_ELIGIBLE = "ELIGIBLE", "NOT_ELIGIBLE"
+ELIGIBLE, NOT_ELIGIBLE, NEEDS_REVIEW = "ELIGIBLE", "NOT_ELIGIBLE", "NEEDS_REVIEW"
 SOCIAL_ASSISTANCE = {
     "service_item": "social_assistance_recheck",
     "purpose": "social_assistance_recheck",
@@ -43,7 +43,7 @@ SA_VEHICLE, AH_VEHICLE, SA_STANDARD, AH_LIMIT, WINDOW = 30_000, 150_000, 1_365, 
 def person_facts(
     role: str, *, vehicle_over: bool, vehicles: int, business: bool, died: bool
 ) -> list[ExpectedFact]:
-    """The vehicle, business and death facts of one member of an assisted household."""
+    """The vehicle, business, death and income facts of one member of an assisted household."""
     return [
         fact("vehicle_registration", "vehicles_owned", vehicles, role),
         fact(
@@ -63,6 +63,7 @@ def person_facts(
             window_months=WINDOW,
             threshold_yuan=SA_STANDARD,
         ),
+        fact("tax", "income_tax_months_in_window", 0, role, window_months=WINDOW),
     ]
 
 
@@ -151,6 +152,73 @@ def social_assistance_member_died(p: Planter) -> None:
     )
 
 
+def social_assistance_member_in_transfer(p: Planter) -> None:
+    applicant, daughter = _family(p, "440309", 52, 17)
+    p.pending(daughter)  # her move to another household is being processed
+    p.household(applicant, daughter)
+    p.sample(
+        "social_assistance_member_in_transfer",
+        NEEDS_REVIEW,
+        "The daughter's registration is being transferred: whether she is still in the "
+        "household cannot be said, so a caseworker decides.",
+        SOCIAL_ASSISTANCE,
+        {"applicant": applicant, "member_1": daughter},
+        {"household_size": 2},
+        [
+            *person_facts("applicant", vehicle_over=False, vehicles=0, business=False, died=False),
+            *person_facts("member_1", vehicle_over=False, vehicles=0, business=False, died=False),
+            ExpectedFact(
+                "household",
+                "household_member_of",
+                {"member": "member_1", "head": "applicant"},
+                {},
+                None,
+                "RECORD_PENDING",
+            ),
+            larger_fact(2, False),
+        ],
+    )
+
+
+def affordable_housing_still_qualifies(p: Planter) -> None:
+    applicant, spouse = _family(p, "440306", 35, 33)
+    p.insured(applicant, (30, 0))
+    for span in applicant.insurance:
+        span.amount = 4_500  # under the 6,000-yuan limit
+    spouse.vehicles.append(Vehicle("比亚迪 秦", "car", 90_000, p.years_ago(2)))
+    p.household(applicant, spouse)
+    p.sample(
+        "affordable_housing_still_qualifies",
+        ELIGIBLE,
+        "A tenant couple: no home, his wage under the limit, her 90,000-yuan car allowed.",
+        AFFORDABLE_HOUSING,
+        {"applicant": applicant, "member_1": spouse},
+        {"household_size": 2},
+        [
+            fact("household", "local_household_registration", True, "applicant"),
+            member_fact("member_1", True),
+            larger_fact(2, False),
+            fact("housing", "owns_no_home_in_city", True, "applicant"),
+            fact("housing", "owns_no_home_in_city", True, "member_1"),
+            fact(
+                "social_insurance",
+                "contribution_base_average_exceeds",
+                False,
+                "applicant",
+                window_months=WINDOW,
+                threshold_yuan=AH_LIMIT,
+            ),
+            fact(
+                "vehicle_registration",
+                "owns_vehicle_valued_over",
+                False,
+                "member_1",
+                threshold_yuan=AH_VEHICLE,
+            ),
+        ],
+    )
+
+
 def affordable_housing_undeclared_member(p: Planter) -> None:
     applicant, spouse, son = _family(p, "440304", 50, 48, 24)
     p.household(applicant, spouse, son)
@@ -199,7 +267,11 @@ def unemployment_facts(
         fact("market_regulation", "has_active_business_registration", business, "recipient"),
         fact("social_insurance", "pension_drawn", pension, "recipient"),
         fact(
-            "social_insurance", "unemployment_benefit_months_drawn", benefit_months + 1, "recipient"
+            "social_insurance",
+            "unemployment_benefit_months_drawn",
+            benefit_months + 1,
+            "recipient",
+            since=started,
         ),
     ]
 

@@ -163,7 +163,7 @@ class SocialInsuranceAdapter(SqlDepartmentAdapter[Records]):
         if fact == "pension_drawn":
             return _derive.pension_drawn(insured, as_of)
         if fact == "unemployment_benefit_months_drawn":
-            return _derive.benefit_months_drawn(insured, as_of)
+            return _derive.benefit_months_drawn(insured, as_of, _since(request))
         return _derive.enrolled(insured, as_of)
 
 

@@ -104,7 +104,9 @@ def pension_drawn(insured: Insured, as_of: date) -> bool:
     return any(period_contains(p.started_on, p.stopped_on, as_of) for p in insured.pensions)
 
 
-def benefit_months_drawn(insured: Insured, as_of: date) -> int:
-    """Months of unemployment benefit paid up to and including the reference month."""
-    last = month_index(as_of)
-    return sum(1 for month in insured.benefit_months if month <= last)
+def benefit_months_drawn(insured: Insured, as_of: date, since: date) -> int:
+    """Months of unemployment benefit paid from the month of ``since`` (the start of the
+    benefit being re-checked) up to the reference month: an earlier spell, years ago, is
+    another entitlement (《失业保险条例》第十七条)."""
+    first, last = month_index(since), month_index(as_of)
+    return sum(1 for month in insured.benefit_months if first <= month <= last)

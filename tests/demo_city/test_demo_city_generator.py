@@ -48,6 +48,8 @@ SAMPLE_NAMES = [
     "social_assistance_still_qualifies",
     "social_assistance_member_bought_car",
     "social_assistance_member_died",
+    "social_assistance_member_in_transfer",
+    "affordable_housing_still_qualifies",
     "affordable_housing_undeclared_member",
     "unemployment_still_qualifies",
     "unemployment_drew_pension",
@@ -227,11 +229,13 @@ def test_each_item_has_every_outcome(city: DemoCityManifest) -> None:
         for item in ("school_place", "first_home_purchase")
         for outcome in ("ELIGIBLE", "NOT_ELIGIBLE", "NEEDS_REVIEW")
     } | {
-        # A re-check's review cases come from the caseloads (tests/demo_city/test_caseloads).
         (item, outcome)
-        for item in ("social_assistance_recheck", "unemployment_insurance_recheck")
+        for item in ("affordable_housing_recheck", "unemployment_insurance_recheck")
         for outcome in ("ELIGIBLE", "NOT_ELIGIBLE")
-    } | {("affordable_housing_recheck", "NOT_ELIGIBLE")}
+    } | {
+        ("social_assistance_recheck", outcome)
+        for outcome in ("ELIGIBLE", "NOT_ELIGIBLE", "NEEDS_REVIEW")
+    }
 
 
 def test_the_twin_buyer_is_written_with_a_lower_case_x(city: DemoCityManifest) -> None:

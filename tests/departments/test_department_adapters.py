@@ -35,7 +35,7 @@ ALL_FACTS: dict[str, list[tuple[str, dict[str, str | int]]]] = {
         ("contribution_base_average_exceeds", {"window_months": 12, "threshold_yuan": 1365}),
         ("contribution_months_since", {"since": "2026-01-01"}),
         ("pension_drawn", {}),
-        ("unemployment_benefit_months_drawn", {}),
+        ("unemployment_benefit_months_drawn", {"since": "2025-01-01"}),
     ],
     "housing": [
         ("homes_owned_in_city", {}),

@@ -257,8 +257,10 @@ async def test_contributions_pensions_and_benefit_months(adapter_for: Any) -> No
     assert await ask(fund, since, D, {"since": "2026-06-15"}) == 0
     assert await ask(fund, "pension_drawn", B) is True
     assert await ask(fund, "pension_drawn", A) is False  # stopped on the reference date
-    assert await ask(fund, "unemployment_benefit_months_drawn", D) == 20  # to August only
-    assert await ask(fund, "unemployment_benefit_months_drawn", A) == 0
+    drawn = "unemployment_benefit_months_drawn"
+    assert await ask(fund, drawn, D, {"since": "2025-01-01"}) == 20  # to August only
+    assert await ask(fund, drawn, D, {"since": "2026-01-20"}) == 8  # this spell's months
+    assert await ask(fund, drawn, A, {"since": "2025-01-01"}) == 0
     assert await ask(fund, "pension_drawn", ABSENT) is False
     assert await ask(fund, since, ABSENT, {"since": "2026-01-01"}) == 0
     with pytest.raises(DepartmentError, match="ISO date"):
