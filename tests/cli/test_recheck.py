@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import pty
+import re
 import signal
 import subprocess
 import sys
@@ -88,6 +91,14 @@ def test_a_caseload_is_rechecked_completely_no_longer_qualifying_first(
     assert failed == expected
     assert "decisions:" in done.stdout
     assert "failed clauses:" in done.stdout
+    # Not a terminal: progress as plain lines, rate and ETA in them.
+    assert re.search(r"^re-check: \d+/\d+ rows, [\d,]+ rows/s, ETA ", done.stdout, re.M)
+    again = subprocess.run(
+        recheck(config, "--item", ITEM, "--input", source, "--output", output, "--resume"),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0
+    assert "nothing to resume" in again.stdout
     assert not list(tmp_path.glob("results.csv.*"))  # the run's own files are gone
     # One audit record per row, in a log that verifies.
     log = "".join(path.read_text(encoding="utf-8") for path in (tmp_path / "audit").glob("*.jsonl"))
@@ -217,3 +228,31 @@ def test_exit_statuses_tell_a_scheduler_what_happened(
     assert "re-check failed" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert not output.exists()
+
+
+def test_at_a_terminal_the_progress_is_a_bar_with_rate_and_eta(
+    demo_city: DemoCityManifest, tmp_path: Path
+) -> None:
+    config = config_file(demo_city, tmp_path)
+    source = Path(demo_city.data_dir) / f"caseload_{ITEM}.csv"
+    command = recheck(config, "--item", ITEM, "--input", source, "--output", tmp_path / "r.csv")
+    terminal, child = pty.openpty()
+    with subprocess.Popen(command, stdout=child, stderr=child) as run:
+        os.close(child)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        run.wait(timeout=300)
+    os.close(terminal)
+    assert run.returncode == 0, shown.decode(errors="replace")
+    text = shown.decode(errors="replace")
+    assert "rows/s" in text
+    assert "ETA" in text
+    assert "\x1b[" in text  # drawn and redrawn in place, not printed line after line
+    assert "re-check: " not in text  # the plain lines are for logs only

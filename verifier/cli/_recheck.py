@@ -83,6 +83,9 @@ def run_recheck(args: argparse.Namespace) -> int:
         f"{args.output.stem}.rejects{args.output.suffix}"
     )
     files = RecheckFiles(args.input, args.output, rejects, args.item)
+    if args.resume and not files.marker.exists() and args.output.exists():
+        print(f"nothing to resume: {args.output} is complete")
+        return EXIT_DONE
     try:
         summary = asyncio.run(_recheck(args, files))
     except KeyboardInterrupt:
