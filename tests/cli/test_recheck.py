@@ -256,3 +256,36 @@ def test_at_a_terminal_the_progress_is_a_bar_with_rate_and_eta(
     assert "ETA" in text
     assert "\x1b[" in text  # drawn and redrawn in place, not printed line after line
     assert "re-check: " not in text  # the plain lines are for logs only
+
+
+def test_parquet_in_and_out(demo_city: DemoCityManifest, tmp_path: Path) -> None:
+    import pyarrow
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    config = config_file(demo_city, tmp_path)
+    columns, rows = caseload(demo_city)
+    source = Path(demo_city.data_dir) / f"caseload_{ITEM}.csv"
+    as_text = pyarrow.csv.ConvertOptions(column_types=dict.fromkeys(columns, pyarrow.string()))
+    pyarrow.parquet.write_table(
+        pyarrow.csv.read_csv(source, convert_options=as_text), tmp_path / "caseload.parquet"
+    )
+    output = tmp_path / "results.parquet"
+    done = subprocess.run(
+        recheck(config, "--item", ITEM, "--input", tmp_path / "caseload.parquet",
+                "--output", output, "--batch-size", "16"),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    written = pyarrow.parquet.read_table(output).to_pylist()
+    assert sorted(row["row"] for row in written) == list(range(1, len(rows) + 1))
+    decisions = [row["decision"] for row in written]
+    assert "NOT_ELIGIBLE" not in decisions[decisions.index("ELIGIBLE") :]
+    assert all(isinstance(row["failed_clauses"], list) for row in written)
+    with_csv = tmp_path / "results.csv"
+    subprocess.run(
+        recheck(config, "--item", ITEM, "--input", source, "--output", with_csv),
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    by_row = {int(row["row"]): row["decision"] for row in results(with_csv)}
+    assert {row["row"]: row["decision"] for row in written} == by_row

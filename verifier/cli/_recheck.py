@@ -54,8 +54,12 @@ def add_recheck_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
     add_config_arguments(recheck)
     recheck.add_argument("--item", required=True, help="the re-check service item")
-    recheck.add_argument("--input", required=True, type=Path, help="caseload (.csv or .jsonl)")
-    recheck.add_argument("--output", required=True, type=Path, help="results (.csv or .jsonl)")
+    recheck.add_argument(
+        "--input", required=True, type=Path, help="caseload (.csv, .jsonl, .parquet)"
+    )
+    recheck.add_argument(
+        "--output", required=True, type=Path, help="results (.csv, .jsonl, .parquet)"
+    )
     recheck.add_argument(
         "--rejects", type=Path, help="bad rows (default: <output>.rejects.<format>)"
     )
@@ -79,9 +83,8 @@ def run_recheck(args: argparse.Namespace) -> int:
                 raise ConfigurationError(str(error)) from None
     if not args.input.is_file():
         raise ConfigurationError(f"{args.input}: no such caseload file")
-    rejects = args.rejects or args.output.with_name(
-        f"{args.output.stem}.rejects{args.output.suffix}"
-    )
+    suffix = ".csv" if args.output.suffix.lower() == ".parquet" else args.output.suffix
+    rejects = args.rejects or args.output.with_name(f"{args.output.stem}.rejects{suffix}")
     files = RecheckFiles(args.input, args.output, rejects, args.item)
     if args.resume and not files.marker.exists() and args.output.exists():
         print(f"nothing to resume: {args.output} is complete")

@@ -20,13 +20,17 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from verifier._errors import ConfigurationError
 from verifier.audit._files import sync_directory
+from verifier.cli._recheck_parquet import write_parquet
 from verifier.cli._recheck_rows import (
+    APPENDABLE,
+    LIST_COLUMNS,
     REJECT_COLUMNS,
     RESULT_COLUMNS,
     Rejected,
@@ -83,8 +87,12 @@ class RecheckFiles:
         self.rejects = rejects
         self.partial = output.with_name(output.name + ".partial")
         self.marker = output.with_name(output.name + ".progress")
-        self._form = file_format(output)
+        self._final_form = file_format(output)
+        # Parquet is written at the end only: until then the results are JSONL.
+        self._form = self._final_form if self._final_form in APPENDABLE else "jsonl"
         self._reject_form = file_format(rejects)
+        if self._reject_form not in APPENDABLE:
+            raise ConfigurationError(f"{rejects.name}: rejects are written as .csv or .jsonl")
         self._identity = {"input": str(source.resolve()), "bytes": source.stat().st_size}
         self._item = item
         self.rows_done = 0
@@ -154,15 +162,17 @@ class RecheckFiles:
         self._rejected.close()
         summary = Summary()
         ordered = self.output.with_name(self.output.name + ".ordering")
-        with ordered.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(header_line(RESULT_COLUMNS, self._form))
-            for decision in DECISION_ORDER:
-                for row in decoded_rows(self.partial, RESULT_COLUMNS, self._form):
-                    if row["decision"] == decision:
-                        summary.count(row)
-                        handle.write(encode_line(row, RESULT_COLUMNS, self._form))
-            handle.flush()
-            os.fsync(handle.fileno())
+        if self._final_form == "parquet":
+            write_parquet(ordered, self._ordered(summary), RESULT_COLUMNS, LIST_COLUMNS)
+            with ordered.open("rb") as written:
+                os.fsync(written.fileno())
+        else:
+            with ordered.open("w", encoding="utf-8", newline="") as handle:
+                handle.write(header_line(RESULT_COLUMNS, self._form))
+                for row in self._ordered(summary):
+                    handle.write(encode_line(row, RESULT_COLUMNS, self._form))
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(ordered, self.output)
         sync_directory(self.output.parent)
         summary.rejected = sum(
@@ -171,6 +181,14 @@ class RecheckFiles:
         self.partial.unlink()
         self.marker.unlink()
         return summary
+
+    def _ordered(self, summary: Summary) -> Iterator[dict[str, Any]]:
+        """The partial results, no longer qualifying first, counted into ``summary``."""
+        for decision in DECISION_ORDER:
+            for row in decoded_rows(self.partial, RESULT_COLUMNS, self._form):
+                if row["decision"] == decision:
+                    summary.count(row)
+                    yield row
 
     def close(self) -> None:
         """Leave the files as the last marker knows them (an interrupted run)."""

@@ -23,11 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from verifier._errors import AccessDenied, InvalidApplication
+from verifier.cli._recheck_parquet import parquet_row_count, parquet_rows
 from verifier.model import Application, CallOutcome, FactStatus, Truth, parse_application
 from verifier.model._plain import PlainResult
 from verifier.rules import ServiceItem
 
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", "parquet")
+APPENDABLE = ("csv", "jsonl")
+"""What the partial results and the rejects can be written as (a Parquet file cannot grow)."""
 RESULT_COLUMNS = (
     "row",
     "case_no",
@@ -60,19 +63,25 @@ def file_format(path: Path) -> str:
     if suffix == "json":
         suffix = "jsonl"
     if suffix not in FORMATS:
-        raise ValueError(f"{path.name}: expected a .csv or .jsonl file")
+        raise ValueError(f"{path.name}: expected a .csv, .jsonl or .parquet file")
     return suffix
 
 
 def count_rows(path: Path) -> int:
     """How many data rows ``path`` holds (for the progress bar)."""
+    if file_format(path) == "parquet":
+        return parquet_row_count(path)
     return sum(1 for _ in read_rows(path))
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | None]]:
     """(row number from 1, the row's fields) for each data row; None for a row that is not
     a row at all (a JSONL line that is not an object, a CSV row of the wrong width)."""
-    if file_format(path) == "csv":
+    form = file_format(path)
+    if form == "parquet":
+        yield from enumerate(parquet_rows(path), start=1)
+        return
+    if form == "csv":
         with path.open(encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle)
             for number, row in enumerate(reader, start=1):
