@@ -16,12 +16,14 @@ from verifier import (
     Application,
     BulkOutcome,
     CallerIdentity,
+    CallOutcome,
     DecisionOutcome,
     DepartmentAnswer,
     DepartmentQuery,
     DepartmentUnavailable,
     InvalidApplication,
     MockAdapter,
+    UnknownReason,
     parse_application,
 )
 from verifier.access import AccessPolicy, CallerGrant
@@ -178,3 +180,26 @@ async def test_a_refused_caller_gets_a_refusal_per_row_and_reaches_no_department
     assert all(department.batches == [] for department in departments.values())
     entries = [entry.body for entry in read_audit_entries(tmp_path) if entry.type == "record"]
     assert [entry["kind"] for entry in entries] == ["refusal"] * 7
+
+
+class ShortAnswering(CountingAdapter):
+    """Answers one query fewer than it was asked: no answer of its can be trusted."""
+
+    async def fetch_many(self, queries: Sequence[DepartmentQuery]) -> list[DepartmentAnswer]:
+        return (await super().fetch_many(queries))[:-1]
+
+
+async def test_a_batch_answered_short_is_an_invalid_answer_for_all_its_applications(
+    make_test_verifier: MakeVerifier, tmp_path: Path
+) -> None:
+    departments = mock_departments(tax=ShortAnswering("tax"))
+    applications = [parse_application(buyer(number)) for number in range(4)]
+    async with make_test_verifier(departments, tmp_path) as verifier:
+        outcomes = await collected(verifier.decide_many(applications, batch_size=4))
+    for outcome in outcomes:
+        assert outcome.result is not None
+        tax = [f for f in outcome.result.facts if f.provenance.department == "tax"]
+        assert tax
+        assert {fact.reason for fact in tax} == {UnknownReason.INVALID_ANSWER}
+        [call] = [c for c in outcome.result.department_calls if c.department == "tax"]
+        assert call.outcome is CallOutcome.INVALID_ANSWER

@@ -35,15 +35,16 @@ import itertools
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from opentelemetry import trace
 
-from verifier._errors import AccessDenied, DepartmentAnswerInvalid, InvalidApplication
-from verifier.adapter import DepartmentAdapter, DepartmentAnswer, DepartmentQuery
+from verifier._errors import AccessDenied, InvalidApplication
+from verifier.adapter import DepartmentAnswer
 from verifier.audit import cancelled_record_for
+from verifier.engine._bulk_calls import BatchAnswer, BatchFetch, for_plan
 from verifier.engine._compiled import CompiledItem
 from verifier.engine._fanout import DepartmentOutcome
 from verifier.engine._interceptors import AuditedInput, AuthoriseInput
@@ -93,36 +94,6 @@ class _Prepared:
     compiled: CompiledItem
     checks: RegisterChecks
     plans: list[DepartmentPlan]
-
-
-class _BatchAnswer(DepartmentAnswer):
-    """The answers of one ``fetch_many`` call, carried through the resilience pipeline as
-    one answer (the pipeline judges a call, not what it answered)."""
-
-    __slots__ = ("answers",)
-    answers: list[DepartmentAnswer]
-
-    def __init__(self, answers: list[DepartmentAnswer]) -> None:
-        super().__init__(facts={})
-        object.__setattr__(self, "answers", answers)
-
-
-class _BatchFetch(DepartmentAdapter):
-    """One department's adapter as the pipeline sees a batch call: ``fetch`` is the batch's
-    ``fetch_many`` (so each retry re-reads the batch)."""
-
-    def __init__(self, adapter: DepartmentAdapter, queries: Sequence[DepartmentQuery]) -> None:
-        self.department = adapter.department
-        self._adapter = adapter
-        self._queries = queries
-
-    async def fetch(self, query: DepartmentQuery) -> DepartmentAnswer:
-        answers = list(await self._adapter.fetch_many(self._queries))
-        if len(answers) != len(self._queries):
-            raise DepartmentAnswerInvalid(
-                f"{self.department}: {len(answers)} answers to {len(self._queries)} queries"
-            )
-        return _BatchAnswer(answers)
 
 
 class BulkRun:
@@ -267,7 +238,7 @@ class BulkRun:
             shared = DepartmentOutcome(plans[0][2], CallOutcome.NO_ADAPTER, 0.0, attempts=0)
         else:
             guard = self._guard(department)
-            fetch = _BatchFetch(adapter, [plan.query for _, _, plan in plans])
+            fetch = BatchFetch(adapter, [plan.query for _, _, plan in plans])
             end = deadline - guard.policy.deadline_margin_ms / 1000
             try:
                 # The guard times out a call that suspends; this is the backstop.
@@ -279,7 +250,7 @@ class BulkRun:
                 )
             else:
                 duration_ms = (time.perf_counter() - started) * 1000
-                if isinstance(report.answer, _BatchAnswer):
+                if isinstance(report.answer, BatchAnswer):
                     answers = report.answer.answers
                 shared = DepartmentOutcome(
                     plans[0][2],
@@ -293,7 +264,7 @@ class BulkRun:
                     ended_ns=time.time_ns(),
                 )
         return [
-            (position, plan_index, _for_plan(shared, plan, answers[offset] if answers else None))
+            (position, plan_index, for_plan(shared, plan, answers[offset] if answers else None))
             for offset, (position, plan_index, plan) in enumerate(plans)
         ]
 
@@ -370,21 +341,6 @@ class BulkRun:
                 elapsed_ms,
             )
             await verifier._trail.append_despite_cancellation(record)
-
-
-def _for_plan(
-    shared: DepartmentOutcome, plan: DepartmentPlan, answer: DepartmentAnswer | None
-) -> DepartmentOutcome:
-    return DepartmentOutcome(
-        plan,
-        shared.outcome,
-        shared.duration_ms,
-        answer,
-        unknown_reason=shared.unknown_reason,
-        attempts=shared.attempts,
-        error_type=shared.error_type,
-        ended_ns=shared.ended_ns,
-    )
 
 
 def _reserve(budget: float) -> float:
