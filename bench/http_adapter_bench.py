@@ -42,17 +42,11 @@ from adapters.demo_city import load_samples
 from adapters.http import HttpDepartmentAdapter, settings_from
 from adapters.simulator import run_simulators
 from verifier.adapter import DepartmentAdapter, DepartmentQuery, FactRequest
+from verifier.catalogue import load_catalogue
 from verifier.model import parse_resident_id
 
-DEPARTMENTS = (
-    "household",
-    "social_insurance",
-    "housing",
-    "tax",
-    "vehicle_registration",
-    "market_regulation",
-    "civil_affairs",
-)
+DEPARTMENTS = tuple(load_catalogue().departments)
+"""Every department the packaged catalogue names, each timed through its simulator."""
 CONCURRENCY = 16
 
 

@@ -110,7 +110,11 @@ def columns(item: str) -> list[str]:
 
 
 def application_from_row(row: Mapping[str, str]) -> dict[str, Any]:
-    """The application (plain data, as ``parse_application`` takes it) of one CSV row."""
+    """The application (plain data, as ``parse_application`` takes it) of one CSV row.
+
+    ValueError naming the column if the row is inconsistent (``household_size`` not the
+    number of people it names); ``int`` raises ValueError for a count that is not a number.
+    """
     subjects = [
         {"role": key.removeprefix("subject_"), "id": value}
         for key, value in row.items()
@@ -132,6 +136,11 @@ def application_from_row(row: Mapping[str, str]) -> dict[str, Any]:
     }
     if row.get("consent_reference"):
         application["consent_reference"] = row["consent_reference"]
+    size = parameters.get("household_size")
+    if size is not None and size != len(subjects):
+        # The booklet check trusts this count; a row naming fewer people than it says would
+        # leave members unchecked, so it is refused (the value stays out of the message).
+        raise ValueError("param_household_size: must equal the number of subject_ columns filled")
     return application
 
 
@@ -232,8 +241,8 @@ class Caseloads:
             for _ in range(2 - owned):
                 household.homes.append(self._home(person))
         elif reason == "bought_car":
-            person.vehicles.append(self._extras.vehicle(300_000, since=self._recent(90)))
-            person.vehicles[-1].assessed_value = self._rng.randrange(60_000, 300_000, 100)
+            value = self._rng.randrange(60_000, 300_000, 100)  # over the 30,000 limit
+            person.vehicles.append(self._extras.vehicle(value, since=self._recent(90)))
         elif reason == "registered_business":
             person.businesses.append(
                 self._extras.business("individual_business", since=self._recent(90))
@@ -252,8 +261,8 @@ class Caseloads:
         if reason == "bought_home":
             household.homes.append(self._home(person))
         elif reason == "bought_car":
-            person.vehicles.append(self._extras.vehicle(400_000, since=self._recent(90)))
-            person.vehicles[-1].assessed_value = self._rng.randrange(160_000, 400_000, 100)
+            value = self._rng.randrange(160_000, 400_000, 100)  # over the 150,000 limit
+            person.vehicles.append(self._extras.vehicle(value, since=self._recent(90)))
         elif reason == "income_over_limit":
             person.insurance.append(self._job(self._month - 11, 7_000, 15_000))
         self._write_family("affordable_housing_recheck", household)

@@ -43,11 +43,11 @@ class RecheckPopulation:
             if person.birth_date > add_years(self._today, -18):
                 continue
             if rng.random() < (0.38 if local else 0.22):
-                person.vehicles.append(self.vehicle(rng.uniform(20_000, 400_000)))
+                person.vehicles.append(self.vehicle(self._value(400_000)))
                 if rng.random() < 0.1:
-                    person.vehicles.append(self.vehicle(rng.uniform(20_000, 400_000)))
+                    person.vehicles.append(self.vehicle(self._value(400_000)))
                 if rng.random() < 0.1:
-                    person.vehicles.append(self.vehicle(rng.uniform(20_000, 200_000), sold=True))
+                    person.vehicles.append(self.vehicle(self._value(200_000), sold=True))
             roll = rng.random()
             if roll < 0.065:
                 person.businesses.append(
@@ -59,14 +59,20 @@ class RecheckPopulation:
                     )
             self._pension(person)
 
-    def vehicle(self, value: float, *, sold: bool = False, since: date | None = None) -> Vehicle:
+    def vehicle(self, value: int, *, sold: bool = False, since: date | None = None) -> Vehicle:
+        """A car assessed at ``value`` yuan, bought ``since`` (default: in the last ten
+        years) and, if ``sold``, sold again before the reference date."""
         rng = self._rng
-        value = math.exp(rng.uniform(math.log(min(value, 20_000)), math.log(value)))
         bought = since or random_day(rng, self._today - timedelta(days=3650), self._today)
         transferred = random_day(rng, bought, self._today) if sold else None
         if transferred is not None and transferred == bought:
             transferred = None
-        return Vehicle(rng.choice(CAR_MODELS), "car", int(round(value, -2)), bought, transferred)
+        return Vehicle(rng.choice(CAR_MODELS), "car", value, bought, transferred)
+
+    def _value(self, highest: int) -> int:
+        """An assessed value, log-uniform from 20,000 yuan to ``highest``, in hundreds."""
+        drawn = math.exp(self._rng.uniform(math.log(20_000), math.log(highest)))
+        return int(round(drawn, -2))
 
     def business(self, kind: str, *, since: date | None = None) -> Business:
         rng = self._rng

@@ -31,6 +31,35 @@ def test_the_manifest_and_caseloads_json_record_the_planted_counts(
         assert sum(caseload["no_longer_qualify"].values()) > 0
 
 
+def test_the_files_have_the_documented_columns(city_dir: Path) -> None:
+    """The columns a bulk re-check reads: case, item, date, access fields, one column per
+    role (``subject_<role>``) and per item parameter (``param_<name>``)."""
+    access = ["case_no", "service_item", "reference_date", "purpose", "legal_basis"]
+    access.append("consent_reference")
+    household = ["subject_applicant", "subject_member_1", "subject_member_2"]
+    household += ["subject_member_3", "param_household_size"]
+    expected = {
+        "social_assistance_recheck": access + household,
+        "affordable_housing_recheck": access + household,
+        "unemployment_insurance_recheck": [*access, "subject_recipient", "param_benefit_started"],
+    }
+    for item, columns in expected.items():
+        with (city_dir / caseload_file(item)).open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert list(rows[0]) == columns
+        assert {row["service_item"] for row in rows} == {item}
+        assert len({row["case_no"] for row in rows}) == len(rows)
+
+
+def test_a_row_naming_fewer_people_than_its_household_size_is_refused(city_dir: Path) -> None:
+    path = city_dir / caseload_file("social_assistance_recheck")
+    with path.open(encoding="utf-8", newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["subject_member_1"])
+    application_from_row(row)  # as written: consistent
+    with pytest.raises(ValueError, match="param_household_size"):
+        application_from_row({**row, "subject_member_1": "", "subject_member_2": ""})
+
+
 @pytest.mark.parametrize("item", sorted(ITEMS))
 async def test_every_row_is_decided_as_planted(
     item: str,
