@@ -198,6 +198,27 @@ def test_bad_rows_go_to_the_rejects_file_by_row_and_field_and_the_run_goes_on(
     assert bad_id[:-1] not in everything
 
 
+def test_a_household_row_naming_fewer_people_than_its_size_is_rejected(
+    demo_city: DemoCityManifest, tmp_path: Path
+) -> None:
+    item = "social_assistance_recheck"
+    columns, rows = caseload(demo_city, item)
+    family = next(row for row in rows if row["subject_member_1"])
+    short = {**family, "subject_member_1": "", "subject_member_2": "", "subject_member_3": ""}
+    source = write_caseload(tmp_path / "caseload.csv", columns, [family, short])
+    output, rejects = tmp_path / "results.csv", tmp_path / "bad.csv"
+    done = subprocess.run(
+        recheck(config_file(demo_city, tmp_path), "--item", item, "--input", source,
+                "--output", output, "--rejects", rejects),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 4, done.stderr
+    assert [int(row["row"]) for row in results(output)] == [1]
+    assert [(row["row"], row["fields"]) for row in results(rejects)] == [
+        ("2", "param_household_size")
+    ]
+
+
 def test_exit_statuses_tell_a_scheduler_what_happened(
     demo_city: DemoCityManifest, tmp_path: Path
 ) -> None:
