@@ -39,6 +39,7 @@ EXPECTED_BENCHMARKS = {
     "http_adapter_bench.py",
     "import_bench.py",
     "load_bench.py",
+    "recheck_bench.py",
     "resilience_bench.py",
     "telemetry_bench.py",
     "verify_bench.py",

@@ -10,7 +10,8 @@ import verifier.catalogue
 import verifier.rules
 
 EXPECTED = [
-    "AccessDenied", "Application", "ApplicationSubject", "AuditUnavailable", "CallOutcome",
+    "AccessDenied", "Application", "ApplicationSubject", "AuditUnavailable", "BulkOutcome",
+    "CallOutcome",
     "CallerIdentity", "CatalogueError", "ClauseExplanation", "ConfigurationError", "Decision",
     "DecisionOutcome", "DepartmentAdapter", "DepartmentAnswer", "DepartmentAnswerInvalid",
     "DepartmentCall", "DepartmentError", "DepartmentQuery", "DepartmentUnavailable",

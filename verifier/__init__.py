@@ -39,7 +39,7 @@ from verifier.adapter import (
     Unknown,
 )
 from verifier.config import VerifierConfig, build_verifier, ensure_demo_city, load_config
-from verifier.engine import Verifier
+from verifier.engine import BulkOutcome, Verifier
 from verifier.model import (
     Application,
     ApplicationSubject,
@@ -67,6 +67,7 @@ __all__ = [
     "Application",
     "ApplicationSubject",
     "AuditUnavailable",
+    "BulkOutcome",
     "CallOutcome",
     "CallerIdentity",
     "CatalogueError",

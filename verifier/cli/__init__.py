@@ -1,4 +1,4 @@
-"""The ``verifier`` command: demo, serve, verify, items, demo-city, simulate, audit."""
+"""The ``verifier`` command: demo, serve, verify, recheck, items, demo-city, simulate, audit."""
 
 from __future__ import annotations
 
@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     from verifier.cli._certs import add_certs_command
 
     add_certs_command(commands)
+
+    from verifier.cli._recheck import add_recheck_command
+
+    add_recheck_command(commands)
 
     from verifier.cli._audit import add_audit_commands
 

@@ -1,5 +1,6 @@
 """The engine: plans a verification, fans out to departments, evaluates, audits."""
 
+from verifier.engine._bulk import BulkOutcome
 from verifier.engine._cache import CachePolicy, FactCache, InProcessFactCache
 from verifier.engine._cache_redis import RedisFactCache
 from verifier.engine._interceptors import (
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
     "AuditedInput",
     "AuthoriseInput",
+    "BulkOutcome",
     "CachePolicy",
     "DepartmentPlan",
     "FactCache",

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from types import TracebackType
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from verifier.audit import (
 from verifier.catalogue import Catalogue
 from verifier.engine._audit_health import AuditWatcher
 from verifier.engine._audit_trail import AuditTrail
+from verifier.engine._bulk import DEFAULT_BATCH_SIZE, BulkOutcome, BulkRun
 from verifier.engine._cache import CachePolicy, FactCacheStage
 from verifier.engine._compiled import CompiledItem, CompiledItems
 from verifier.engine._facts import fact_results
@@ -266,6 +267,38 @@ class Verifier:
         started = VerificationStarted(uuid.uuid4().hex, caller or EMBEDDED_CALLER, application)
         with self._telemetry.verification(started) as span:
             return await self._verify(started, span, timeout)
+
+    def decide_many(
+        self,
+        applications: Iterable[Application] | AsyncIterable[Application],
+        *,
+        caller: CallerIdentity | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        timeout: float | None = None,
+    ) -> AsyncIterator[BulkOutcome[PlainResult]]:
+        """Verify a caseload: each application's outcome (its plain result, or the
+        ``InvalidApplication`` / ``AccessDenied`` it alone got), in input order, each once
+        its audit record is durable. The departments are read in batches of
+        ``batch_size`` (one ``fetch_many`` per department per batch, ``timeout`` per
+        batch); the input is read lazily (``verifier.engine._bulk``)."""
+        run = BulkRun(self, caller or EMBEDDED_CALLER, batch_size, timeout)
+        return run.outcomes(applications)
+
+    async def verify_many(
+        self,
+        applications: Iterable[Application] | AsyncIterable[Application],
+        *,
+        caller: CallerIdentity | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        timeout: float | None = None,
+    ) -> AsyncIterator[BulkOutcome[VerificationResult]]:
+        """``decide_many`` with each result as the public models ``verify`` returns."""
+        outcomes = self.decide_many(
+            applications, caller=caller, batch_size=batch_size, timeout=timeout
+        )
+        async for outcome in outcomes:
+            result = outcome.result.public() if outcome.result is not None else None
+            yield BulkOutcome(outcome.index, outcome.application, result, outcome.error)
 
     async def _verify(
         self, started: VerificationStarted, span: VerificationSpan, timeout: float | None
