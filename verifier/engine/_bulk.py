@@ -143,7 +143,10 @@ class BulkRun:
     ) -> list[BulkOutcome[PlainResult]]:
         begun = time.perf_counter()
         loop = asyncio.get_running_loop()
-        reserve = _reserve(self._timeout)
+        # Imported here: _verifier imports this module (its verify_many is built on it).
+        from verifier.engine._verifier import audit_reserve
+
+        reserve = audit_reserve(self._timeout)
         deadline = loop.time() + self._timeout - reserve
         outcomes: list[BulkOutcome[PlainResult] | None] = [None] * len(applications)
         prepared = await self._prepare(applications, first, outcomes)
@@ -341,16 +344,6 @@ class BulkRun:
                 elapsed_ms,
             )
             await verifier._trail.append_despite_cancellation(record)
-
-
-def _reserve(budget: float) -> float:
-    """What the single path keeps back from the departments, for the same budget."""
-    from verifier.engine import _verifier
-
-    return min(
-        _verifier.MAX_RESERVE_SECONDS,
-        max(_verifier.MIN_RESERVE_SECONDS, budget * _verifier.RESERVE_FRACTION),
-    )
 
 
 async def _batches(
