@@ -28,6 +28,10 @@ EDGES = (
     "opentelemetry.sdk",  # set up only when telemetry exports (the default is ``none``)
     "aiohttp",
     "adapters.simulator",
+    "verifier.console",  # the auditors' web console (issue 15), and its framework
+    "starlette",
+    "jinja2",
+    "uvicorn",
 )
 """What neither ``import verifier`` nor an embedded verification needs."""
 

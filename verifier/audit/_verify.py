@@ -79,6 +79,16 @@ class ChainVerification:
     truncated: bool = False
     """The log ends before ``witnessed``: cut back (``first_break`` says where it ends)."""
 
+    @property
+    def state(self) -> str:
+        """``INTACT``; ``TRUNCATED`` (ends before the witness's checkpoint); ``UNSEALED``
+        (only the closing checkpoint is missing: live, crashed or cut short); or ``BROKEN``."""
+        if self.ok:
+            return "INTACT"
+        if self.truncated:
+            return "TRUNCATED"
+        return "UNSEALED" if self.unsealed else "BROKEN"
+
 
 def verify_audit_log(
     directory: Path,

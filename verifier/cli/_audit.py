@@ -214,15 +214,7 @@ def _verification_lines(
     directory: Path, key: Path, result: ChainVerification, witness: Witness | None
 ) -> list[str]:
     sealed, unsealed = result.sealed_through, result.unsealed
-    state = (
-        "INTACT"
-        if result.ok
-        else "TRUNCATED"
-        if result.truncated
-        else "UNSEALED"
-        if unsealed
-        else "BROKEN"
-    )
+    state = result.state
     lines = [
         f"audit log {directory}: {state}",
         f"  public key      {key}",
