@@ -13,11 +13,12 @@ import secrets
 import threading
 import time
 from argparse import ArgumentTypeError
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -152,7 +153,7 @@ def create_app(
     return Starlette(routes=routes, middleware=middleware)
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 class Pages:
@@ -436,18 +437,8 @@ def _criteria(query: Mapping[str, str], errors: list[FieldError]) -> RecordFilte
     period = _period(query, errors)
     if query.get("subject_error"):
         errors.append(FieldError("subject", query["subject_error"]))
-    decision = None
-    if query.get("decision"):
-        try:
-            decision = DecisionOutcome(query["decision"].upper())
-        except ValueError:
-            errors.append(FieldError("decision", f"not one of {', '.join(DecisionOutcome)}"))
-    kind = None
-    if query.get("kind"):
-        try:
-            kind = RequestKind(query["kind"].lower())
-        except ValueError:
-            errors.append(FieldError("kind", f"not one of {', '.join(RequestKind)}"))
+    decision = _choice(query, "decision", DecisionOutcome, str.upper, errors)
+    kind = _choice(query, "kind", RequestKind, str.lower, errors)
     if errors:
         return None
     return RecordFilter(
@@ -458,6 +449,24 @@ def _criteria(query: Mapping[str, str], errors: list[FieldError]) -> RecordFilte
         decision=decision,
         kind=kind,
     )
+
+
+def _choice(
+    query: Mapping[str, str],
+    name: str,
+    choices: type[Choice],
+    normalise: Callable[[str], str],
+    errors: list[FieldError],
+) -> Choice | None:
+    """The query's ``name`` as one of ``choices`` (None if not given; an error if not one)."""
+    text = query.get(name)
+    if not text:
+        return None
+    try:
+        return choices(normalise(text))
+    except ValueError:
+        errors.append(FieldError(name, f"not one of {', '.join(choices)}"))
+        return None
 
 
 def _period(query: Mapping[str, str], errors: list[FieldError]) -> Period:
