@@ -147,4 +147,3 @@ async def test_no_interceptor_sees_fetch_before_validation_or_after_a_catalogue_
         with pytest.raises(AccessDenied):
             await verifier.verify(parse_application(school_place(legal_basis=None)))
     assert recording.seen == ["authorise school_place for embedded", "audited refused=True"]
-
