@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -37,6 +37,9 @@ from verifier.audit._pg_schema import DEFAULT_SCHEMA, checked_schema, libpq_url,
 from verifier.audit._reader import AuditEntry
 from verifier.audit._verify import ChainSegment, ChainVerification, RowProblem, verify_chain
 from verifier.audit._witness import Witness
+
+if TYPE_CHECKING:
+    from verifier.audit._pg_retire import Retirement
 
 READ_BATCH = 2000
 _TAIL = re.compile(rb',"prev":"[0-9a-f]{64}","seq":(\d+),"time":"([^"]*)","type":"([a-z]+)"}\Z')
@@ -114,6 +117,18 @@ class PostgresAuditStore:
 
     def close(self) -> None:
         self._connection.close()
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        """The store's session (autocommit), for its retention (``_pg_retire``)."""
+        return self._connection
+
+    def retire(self, before: date, public_key: Ed25519PublicKey, export_to: Path) -> Retirement:
+        """Drop the months before ``before``, each replica's chain sealed there by a
+        checkpoint exported to ``export_to`` first (see ``_pg_retire``)."""
+        from verifier.audit._pg_retire import retire_months
+
+        return retire_months(self, before, public_key, export_to)
 
     def verify(
         self,

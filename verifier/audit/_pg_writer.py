@@ -121,7 +121,7 @@ class PgChainWriter:
         """Seal the chain with a shutdown checkpoint (unless it already ends with one)."""
         try:
             connection = self._connect()
-            if self._tip.sealed_by != "shutdown" and self._tip.seq:
+            if self._tip.sealed_by != "shutdown":  # an empty chain too, as the file store
                 with connection.transaction():
                     time = self._time()
                     line, tip, checkpoint = self._encoder.checkpoint(self._tip, "shutdown", time)

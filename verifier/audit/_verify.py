@@ -80,6 +80,9 @@ class ChainVerification:
     """The latest checkpoint of this log that the witness holds (None: none, or no witness)."""
     truncated: bool = False
     """The log ends before ``witnessed``: cut back (``first_break`` says where it ends)."""
+    retired: SignedCheckpoint | None = None
+    """The checkpoint the log's retired entries ended with (the PostgreSQL store's dropped
+    months): the log is verified from the entry after it; None: nothing retired."""
 
 
 def verify_audit_log(
@@ -217,6 +220,7 @@ class _Chain:
         self.log_id = GENESIS
         """The hash of entry 1, once read: what every v2 checkpoint names as its log."""
         self.witnessed: SignedCheckpoint | None = None
+        self.retired: SignedCheckpoint | None = None
         self.last: _Last | None = None
 
     def result(
@@ -234,13 +238,17 @@ class _Chain:
             log_id=self.log_id if self.seq else None,
             witnessed=self.witnessed,
             truncated=truncated,
+            retired=self.retired,
         )
 
     def resume_after(self, retired: SignedCheckpoint, start: Path) -> None:
         """Continue after ``retired``'s entry, whose earlier entries are no longer kept."""
-        if not retired.verifies(self.key):
-            problem = "the checkpoint the retired entries were sealed with does not verify"
-            raise AuditLogError(f"{start}: {problem} with the given public key")
+        if not retired.verifies(self.key) or retired.reason not in ("rotation", "shutdown"):
+            problem = "the checkpoint the retired entries ended with does not verify"
+            raise AuditLogError(
+                f"{start}: {problem} with the given public key, or does not end a month"
+            )
+        self.retired = retired
         self.seq = retired.through_seq + 1
         self.prev = checkpoint_entry_hash(retired)
         self.records = retired.records

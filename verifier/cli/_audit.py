@@ -6,6 +6,8 @@
                 period, decision, kind, refusal rule)
     show        one verification or refusal in full, with its place in the log
     report      sharing-performance figures for a period, refusals and alerts included
+    retire      (PostgreSQL store) drop months before a date, each chain sealed there by a
+                signed checkpoint exported first
     statement   for a citizen: who read which facts about them, when, and why; and which
                 requests about them access control refused (nothing was read for those)
 
@@ -40,6 +42,7 @@ from verifier.audit import (
 )
 from verifier.catalogue import load_catalogue
 from verifier.cli._audit_report import SharingReport
+from verifier.cli._audit_retire import add_retire_arguments, run_retire
 from verifier.cli._audit_source import (
     Period,
     RecordFilter,
@@ -143,6 +146,10 @@ def add_audit_commands(commands: Any) -> None:
     statement.add_argument("--json", action="store_true", help="one JSON object per access")
     statement.set_defaults(run=run_statement)
 
+    retire = _command(actions, "retire", "PostgreSQL store: drop old months behind a checkpoint")
+    add_retire_arguments(retire)
+    retire.set_defaults(run=_reports_log_errors(run_retire))
+
 
 def _command(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
@@ -235,6 +242,12 @@ def _verification_lines(
         + (" before the break" if state == "BROKEN" else ""),
         f"  sealed through  seq {sealed}" if sealed is not None else "  sealed through  nothing",
     ]
+    if result.retired is not None:
+        retired = result.retired
+        lines.append(
+            f"  retired         seq 1 to {retired.through_seq + 1} ({retired.reason} checkpoint "
+            f"of {retired.time}, {_count(retired.records, 'record')}): verified from there"
+        )
     if result.ok or unsealed or result.truncated:
         tail = _count(result.open_tail, "entry", "entries")
         lines.append(f"  open tail       {tail} not yet sealed by a checkpoint")
