@@ -64,6 +64,8 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"verifier listening on {host}:{port}", flush=True)
         if slot is None:  # a worker's supervisor says the rest, once for all
             print(f"  {security_summary(config)}", flush=True)
+        if telemetry.prometheus is not None:
+            print(f"  metrics on {telemetry.prometheus.url}", flush=True)
 
     credentials = server_credentials_for(config)
     # One telemetry set-up for the engine and the server (admission-control metrics).

@@ -156,7 +156,11 @@ class Verifier:
         self._telemetry = EngineTelemetry(telemetry, pseudonymiser.pseudonym)
         self._trail = AuditTrail(audit, self._telemetry)
         self.access = access
-        self._cache = FactCacheStage(cache, clock) if cache is not None else None
+        self._cache = (
+            FactCacheStage(cache, clock, self._telemetry.cache_looked_up)
+            if cache is not None
+            else None
+        )
         plugged: list[Interceptor] = []
         if access is not None:
             plugged.append(CallerRights(access))
