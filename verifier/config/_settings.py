@@ -157,6 +157,11 @@ class ServerConfig(ServerOptions):
     program's ``serve`` cannot drift apart)."""
 
     address: str = "127.0.0.1:50051"
+    health_address: str | None = None
+    """Also serve ``grpc.health.v1`` alone, in plaintext, here (e.g. ``0.0.0.0:8086``), for
+    probes that speak no TLS (Kubernetes' gRPC probes). It carries the service's and each
+    department's status only, so unlike ``address`` it may face the network without TLS.
+    None (the default): health only on ``address``."""
     tls: TlsConfig | None = None
     """None: plaintext, which is only allowed on a loopback address (development)."""
     workers: Literal["auto"] | Annotated[int, Field(ge=0)] = 1

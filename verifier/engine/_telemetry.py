@@ -15,9 +15,11 @@ Spans::
 
 Metrics: ``verifier.verifications`` (item, decision), ``verifier.verification.duration``
 (ms, item), ``verifier.department.duration`` (ms, department, outcome),
-``verifier.facts.unknown`` (department, reason), ``verifier.alerts`` and
-``verifier.alerts.write_failures`` (rule). Circuit-breaker state is left to the resilience
-work that introduces breakers.
+``verifier.facts.unknown`` (department, reason), ``verifier.cache.lookups`` (department,
+result: hit / miss / stale), ``verifier.audit.commit.duration`` (ms, until the record is
+durable: group commit's wait included), ``verifier.audit.backlog`` (records handed to the
+sink and not yet durable), ``verifier.alerts`` and ``verifier.alerts.write_failures``
+(rule). Circuit-breaker state is ``verifier.breaker.state`` (``_resilience``).
 
 It plugs into the verification as the ``Telemetry`` interceptor (``_telemetry_stages``;
 the verifier puts it outermost): the ``verify`` stage opens the verification's span, the
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # the stages import the resilience pipeline, which counts thr
 INSTRUMENTATION_NAME = "verifier"
 ERROR_TYPE = "error.type"  # the OpenTelemetry semantic convention's attribute
 DECISION = "verifier.decision"
+CACHE_RESULT = "verifier.cache.result"
 # Department calls take milliseconds to seconds; a deadline is at most a minute.
 DURATION_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
 
@@ -147,6 +150,22 @@ class EngineTelemetry:
         self._unknown_facts = meter.create_counter(
             "verifier.facts.unknown", "{fact}", "Facts left UNKNOWN, by department and reason"
         )
+        self._cache_lookups = meter.create_counter(
+            "verifier.cache.lookups",
+            "{fact}",
+            "Facts looked up in the fact cache, by department and result (hit, miss, stale)",
+        )
+        self._audit_commit = meter.create_histogram(
+            "verifier.audit.commit.duration",
+            "ms",
+            "Time for an audit record to become durable (group commit's wait included)",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS_MS,
+        )
+        self._audit_backlog = meter.create_up_down_counter(
+            "verifier.audit.backlog",
+            "{record}",
+            "Audit records handed to the sink and not yet durable",
+        )
         self._alerts = meter.create_counter(
             "verifier.alerts", "{alert}", "High-risk behaviour alerts raised, by rule"
         )
@@ -230,6 +249,26 @@ class EngineTelemetry:
         if span.is_recording():
             span.set_status(Status(StatusCode.ERROR, "verification cancelled"))
         span.end()
+
+    def cache_looked_up(self, department: str, result: str, facts: int = 1) -> None:
+        """``facts`` of ``department`` were a cache ``hit``, a ``miss``, or served ``stale``."""
+        self._cache_lookups.add(facts, {"verifier.department": department, CACHE_RESULT: result})
+
+    @contextlib.contextmanager
+    def audit_commit(self) -> Iterator[None]:
+        """Around one record's write: the backlog while it waits, its time once it ends
+        (labelled with the error type if it failed)."""
+        self._audit_backlog.add(1)
+        begun = time.perf_counter()
+        labels: dict[str, str] = {}
+        try:
+            yield
+        except BaseException as error:
+            labels[ERROR_TYPE] = type(error).__name__
+            raise
+        finally:
+            self._audit_backlog.add(-1)
+            self._audit_commit.record((time.perf_counter() - begun) * 1000, labels)
 
     def alert_raised(self, alert: AlertRecord) -> None:
         self._alerts.add(1, {"verifier.rule": alert.rule})

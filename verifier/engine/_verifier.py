@@ -165,7 +165,11 @@ class Verifier:
         self._telemetry = EngineTelemetry(telemetry, pseudonymiser.pseudonym)
         self._trail = AuditTrail(audit, self._telemetry)
         self.access = access
-        self._cache = FactCacheStage(cache, clock) if cache is not None else None
+        self._cache = (
+            FactCacheStage(cache, clock, self._telemetry.cache_looked_up)
+            if cache is not None
+            else None
+        )
         # Telemetry outermost: its ``verify`` span holds everything the others do.
         plugged: list[Interceptor] = [Telemetry(self._telemetry)]
         if access is not None:
