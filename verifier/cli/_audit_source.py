@@ -35,12 +35,10 @@ from verifier.audit import (
     Pseudonymiser,
     RefusalRecord,
     UnauthenticatedRecord,
-    read_audit_entries,
 )
+from verifier.cli._audit_stores import AuditSource
 from verifier.config import VerifierConfig, pseudonymiser_for
 from verifier.model import DecisionOutcome, parse_credit_code, parse_resident_id
-
-PUBLIC_KEY_FILE = "signing-key.pub.pem"
 
 
 def _local_zone() -> tzinfo:
@@ -63,16 +61,6 @@ class RequestKind(StrEnum):
 
     VERIFICATION = "verification"
     REFUSAL = "refusal"
-
-
-def audit_directory(args: argparse.Namespace, config: VerifierConfig) -> Path:
-    """``--audit-dir`` (a copied log), else the configured audit directory; it must exist."""
-    directory = Path(args.audit_dir) if args.audit_dir else config.audit_directory()
-    if not directory.is_dir():
-        raise ConfigurationError(
-            f"audit directory {directory} does not exist (pass --audit-dir, --config or --data-dir)"
-        )
-    return directory
 
 
 def pseudonymiser_from(config: VerifierConfig) -> Pseudonymiser:
@@ -184,27 +172,10 @@ class Located:
         return f"{shown}:{self.entry.line}"
 
 
-WORKER_CHAIN_PREFIX = "worker-"
-"""``verifier serve --workers N`` writes one chain per worker: ``<audit dir>/worker-<k>``."""
-
-
-def chains_in(directory: Path) -> list[Path]:
-    """The audit chains ``directory`` holds: its own log, and one per worker of ``verifier
-    serve --workers`` (``worker-1``, ``worker-2`` …, in that order)."""
-    workers = [
-        path
-        for path in directory.glob(f"{WORKER_CHAIN_PREFIX}*")
-        if path.is_dir() and path.name.removeprefix(WORKER_CHAIN_PREFIX).isdigit()
-    ]
-    workers.sort(key=lambda path: int(path.name.removeprefix(WORKER_CHAIN_PREFIX)))
-    own = any(directory.glob("audit-*.jsonl"))
-    return [directory, *workers] if own or not workers else workers
-
-
-def read_events(directory: Path) -> Iterator[Located]:
-    """Every record entry of the log (checkpoints and recovery markers skipped), parsed:
-    chain by chain where workers wrote one each (``chains_in``)."""
-    for entry in (entry for chain in chains_in(directory) for entry in read_audit_entries(chain)):
+def read_events(source: AuditSource) -> Iterator[Located]:
+    """Every record entry of the trail (checkpoints and recovery markers skipped), parsed:
+    chain by chain where workers or replicas wrote one each."""
+    for entry in (entry for chain in source.chains for entry in chain.entries()):
         if entry.type != "record":
             continue
         try:
@@ -269,13 +240,13 @@ class LocatedRequest:
 
 
 def requests(
-    directory: Path, criteria: RecordFilter, keys: Counter[str] | None = None
+    source: AuditSource, criteria: RecordFilter, keys: Counter[str] | None = None
 ) -> Iterator[LocatedRequest]:
     """The verifications and refusals that match, in log order (alerts are not requests).
 
     ``keys`` counts the pseudonym-key fingerprints of every request read, matching or not
     (for ``check_pseudonym_key``)."""
-    for located in read_events(directory):
+    for located in read_events(source):
         event = located.event
         if not isinstance(event, AuditRecord | RefusalRecord):
             continue
@@ -316,12 +287,6 @@ def check_pseudonym_key(given: Pseudonymiser, keys: Counter[str], found: int) ->
         f"another pseudonym key ({', '.join(other)}) and cannot be searched with this one "
         f"({given.fingerprint})",
         file=sys.stderr,
-    )
-
-
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--audit-dir", help="the audit log directory, e.g. a copy (default: from configuration)"
     )
 
 

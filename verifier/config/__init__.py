@@ -17,6 +17,7 @@ from verifier.config._wiring import (
     create_adapter,
     ensure_demo_city,
     pseudonymiser_for,
+    replica_id_for,
     witness_for,
 )
 from verifier.telemetry._config import TelemetryConfig
@@ -37,5 +38,6 @@ __all__ = [
     "ensure_demo_city",
     "load_config",
     "pseudonymiser_for",
+    "replica_id_for",
     "witness_for",
 ]

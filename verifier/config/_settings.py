@@ -105,6 +105,28 @@ class AuditConfig(BaseModel):
     """Records between signed checkpoints (also written at rotation and on a clean close)."""
     witness: WitnessConfig = Field(default_factory=WitnessConfig)
     """Where each signed checkpoint is published (see ``WitnessConfig``)."""
+    backend: Literal["files", "postgres"] = "files"
+    """``files``: hash-chained files in ``directory`` (the embedded default); ``postgres``:
+    the PostgreSQL audit store at ``url``, one chain per replica (``replica_id``), shared by
+    every replica of a deployment."""
+    url: SecretStr | None = None
+    """``postgres``: an SQLAlchemy URL, ``postgresql+psycopg://…`` (best given as
+    ``VERIFIER_AUDIT__URL``)."""
+    postgres_schema: str = Field(default="verifier_audit", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """``postgres``: the schema holding the store's tables (created and migrated on start)."""
+    replica_id: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$"
+    )
+    """``postgres``: the name of this replica's chain; defaults to the host name (a pod's
+    name on Kubernetes). Two running replicas must never share one: the second is refused."""
+
+    @model_validator(mode="after")
+    def _backend_has_its_place(self) -> AuditConfig:
+        if self.backend == "postgres" and self.url is None:
+            raise ValueError("audit.backend postgres needs audit.url")
+        if self.backend == "files" and self.url is not None:
+            raise ValueError("audit.url is for audit.backend postgres")
+        return self
 
     @model_validator(mode="after")
     def _one_signing_key(self) -> AuditConfig:
@@ -135,6 +157,11 @@ class ServerConfig(ServerOptions):
     program's ``serve`` cannot drift apart)."""
 
     address: str = "127.0.0.1:50051"
+    health_address: str | None = None
+    """Also serve ``grpc.health.v1`` alone, in plaintext, here (e.g. ``0.0.0.0:8086``), for
+    probes that speak no TLS (Kubernetes' gRPC probes). It carries the service's and each
+    department's status only, so unlike ``address`` it may face the network without TLS.
+    None (the default): health only on ``address``."""
     tls: TlsConfig | None = None
     """None: plaintext, which is only allowed on a loopback address (development)."""
     workers: Literal["auto"] | Annotated[int, Field(ge=0)] = 1
