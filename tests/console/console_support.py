@@ -24,6 +24,7 @@ import verifier
 from adapters.demo_city import DemoCityManifest
 from verifier.audit import AuditRecord, Pseudonymiser, RefusalRecord
 from verifier.cli._audit_source import read_events
+from verifier.cli._audit_stores import file_source
 from verifier.console import hash_password
 
 AUDITOR = "auditor-li"
@@ -56,7 +57,7 @@ class ConsoleLog:
         pseudonym = PSEUDONYMS.pseudonym(subject)
         return sum(
             any(s.pseudonym == pseudonym for s in located.event.subjects)
-            for located in read_events(self.directory)
+            for located in read_events(file_source(self.directory))
             if isinstance(located.event, AuditRecord | RefusalRecord)
         )
 
@@ -124,7 +125,7 @@ def write_console_log(city: DemoCityManifest, root: Path) -> ConsoleLog:
     assert len(refused) == 3, "every request without a legal basis is refused"
     refusals = tuple(
         located.event.request_id
-        for located in read_events(root / "audit")
+        for located in read_events(file_source(root / "audit"))
         if isinstance(located.event, RefusalRecord)
     )
     return ConsoleLog(

@@ -11,12 +11,11 @@ import asyncio
 import getpass
 import socket
 import sys
-from pathlib import Path
 from typing import Any
 
 from verifier._errors import ConfigurationError
 from verifier.cli._arguments import port
-from verifier.cli._audit_source import add_source_arguments
+from verifier.cli._audit_stores import add_source_arguments, audit_source
 from verifier.cli._local import add_config_arguments, config_from
 from verifier.config import VerifierConfig
 
@@ -40,7 +39,7 @@ def run_console(args: argparse.Namespace) -> int:
     if args.hash_password:
         return _print_password_hash()
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - present, or the extra is missing: say so before anything
 
         from verifier.console import create_app
     except ImportError as exc:
@@ -49,15 +48,15 @@ def run_console(args: argparse.Namespace) -> int:
             f"{exc.name} is missing"
         ) from None
     config = config_from(args)
-    directory = Path(args.audit_dir) if args.audit_dir else config.audit_directory()
-    if not directory.is_dir():
-        raise ConfigurationError(
-            f"audit directory {directory} does not exist (run `verifier demo`, or pass "
-            "--audit-dir, --config or --data-dir)"
-        )
-    app = create_app(config, audit_directory=directory)
+    with audit_source(args, config) as source:
+        return _serve(create_app(config, source=source), config, source.description, args.port)
+
+
+def _serve(app: Any, config: VerifierConfig, shown_source: str, port_override: int | None) -> int:
+    import uvicorn
+
     settings = config.console
-    host, bound = _bind(settings.address, args.port)
+    host, bound = _bind(settings.address, port_override)
     tls = settings.tls
     server = uvicorn.Server(
         uvicorn.Config(
@@ -74,7 +73,7 @@ def run_console(args: argparse.Namespace) -> int:
     shown = f"[{host}]" if ":" in host else host
     # The first line is read by scripts and tests: keep it exactly so.
     print(f"verifier console listening on {scheme}://{shown}:{bound.getsockname()[1]}", flush=True)
-    print(f"  {_mode(config)}; audit log {directory}", flush=True)
+    print(f"  {_mode(config)}; audit log {shown_source}", flush=True)
     asyncio.run(server.serve(sockets=[bound]))
     print("verifier console stopped", flush=True)
     return 0

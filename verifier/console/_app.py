@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlencode
 
@@ -35,6 +34,7 @@ from verifier._errors import ConfigurationError
 from verifier.audit import Pseudonymiser
 from verifier.catalogue import Catalogue, load_catalogue
 from verifier.cli._audit_source import Period, RecordFilter, RequestKind, moment, parse_subject
+from verifier.cli._audit_stores import AuditSource, file_source
 from verifier.config import VerifierConfig, pseudonymiser_for, witness_for
 from verifier.console import _data, _views
 from verifier.console._auth import (
@@ -61,7 +61,9 @@ class ConsoleContext:
     """What every page reads: the configuration, the log and its keys, the throttle."""
 
     config: VerifierConfig
-    directory: Path
+    source: AuditSource
+    reading: threading.Lock
+    """One page reads the trail at a time: a PostgreSQL store is one connection."""
     catalogue: Catalogue
     items: ItemRegistry
     pseudonymiser: Pseudonymiser
@@ -84,10 +86,11 @@ class FieldError(ValueError):
 def create_app(
     config: VerifierConfig,
     *,
-    audit_directory: Path | None = None,
+    source: AuditSource | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Starlette:
-    """The console over ``audit_directory`` (default: the configured one). ``clock``
+    """The console over ``source`` (default: the configured audit directory's files; an
+    open PostgreSQL store stays the caller's to close). ``clock``
     drives the sign-in rate limit (tests pass their own)."""
     settings = config.console
     templates = Environment(
@@ -100,7 +103,8 @@ def create_app(
     catalogue = load_catalogue(config.catalogue)
     context = ConsoleContext(
         config=config,
-        directory=audit_directory or config.audit_directory(),
+        source=source or file_source(config.audit_directory()),
+        reading=threading.Lock(),
         catalogue=catalogue,
         items=load_service_items(catalogue, config.items_dir, config.parameters_dir),
         pseudonymiser=pseudonymiser_for(config, create=False),
@@ -280,9 +284,15 @@ class Pages:
         account = self._account(request)
         if account is None:
             return _to_login(request)
-        # Pages read the log from disk: off the event loop.
-        template, values, status = await run_in_threadpool(build, request)
+        # Pages read the log from disk or the database: off the event loop, one at a time.
+        template, values, status = await run_in_threadpool(self._locked, build, request)
         return self._render(request, template, values, status)
+
+    def _locked(
+        self, build: Callable[[Request], tuple[str, dict[str, Any], int]], request: Request
+    ) -> tuple[str, dict[str, Any], int]:
+        with self._context.reading:
+            return build(request)
 
     def _search_page(self, request: Request) -> tuple[str, dict[str, Any], int]:
         query = request.query_params
@@ -298,7 +308,7 @@ class Pages:
         }
         searched = any(query.get(key) for key in (*_CRITERIA, "subject"))
         if criteria is not None and searched and not errors:
-            found = _data.search(self._context.directory, criteria, self._max_rows)
+            found = _data.search(self._context.source, criteria, self._max_rows)
             values["search"] = found
             values["key_note"] = (
                 _data.key_note(self._context.pseudonymiser, found.keys, found.total)
@@ -309,11 +319,11 @@ class Pages:
 
     def _trace_page(self, request: Request) -> tuple[str, dict[str, Any], int]:
         request_id = request.path_params["request_id"]
-        found = _data.find_request(self._context.directory, request_id)
+        found = _data.find_request(self._context.source, request_id)
         values: dict[str, Any] = {"request_id": request_id, "found": found, "documents": []}
         if found is None:
             return "trace.html", values, 404
-        values["where"] = found.located.where(self._context.directory)
+        values["where"] = found.located.where(self._context.source.root)
         values["documents"] = _views.documents_of(found.record, self._context.catalogue)
         values["clauses"] = _views.clause_tree(found.record)
         return "trace.html", values, 200
@@ -321,7 +331,7 @@ class Pages:
     def _alerts_page(self, request: Request) -> tuple[str, dict[str, Any], int]:
         errors: list[FieldError] = []
         period = _period(request.query_params, errors)
-        found = _data.incidents(self._context.directory, period, self._max_rows)
+        found = _data.incidents(self._context.source, period, self._max_rows)
         return (
             "alerts.html",
             {"found": found, "errors": errors, "query": request.query_params},
@@ -336,7 +346,7 @@ class Pages:
         except Exception as exc:  # a misconfigured witness is shown, not a crash
             witness_error = str(exc)
         try:
-            statuses = _data.chain_status(self._context.directory, witness)
+            statuses = _data.chain_status(self._context.source, witness)
         finally:
             if witness is not None:
                 witness.close()
@@ -344,14 +354,14 @@ class Pages:
             "statuses": statuses,
             "witness": repr(witness) if witness is not None else None,
             "witness_error": witness_error,
-            "directory": self._context.directory,
+            "source": self._context.source.description,
         }
         return "chain.html", values, 200
 
     def _dashboard_page(self, request: Request) -> tuple[str, dict[str, Any], int]:
         errors: list[FieldError] = []
         period = _period(request.query_params, errors)
-        report, timeline = _data.dashboard(self._context.directory, self._context.catalogue, period)
+        report, timeline = _data.dashboard(self._context.source, self._context.catalogue, period)
         language = self._language(request)
         charts = _views.dashboard_charts(report, timeline, language)
         values = {
@@ -379,7 +389,7 @@ class Pages:
             "generated": datetime.now(UTC),
         }
         if pseudonym and not errors:
-            found = _data.statement(self._context.directory, pseudonym, period, self._context.items)
+            found = _data.statement(self._context.source, pseudonym, period, self._context.items)
             values["statement"] = found
             values["key_note"] = _data.key_note(
                 self._context.pseudonymiser, found.keys, len(found.accesses)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+from verifier._errors import ConfigurationError
 from verifier.audit import (
     AlertRecord,
     AuditedFact,
@@ -25,22 +25,20 @@ from verifier.audit import (
     Witness,
     WitnessError,
     load_public_key,
-    verify_audit_log,
 )
 from verifier.catalogue import Catalogue
 from verifier.cli._audit import facts_about, refusals_about
 from verifier.cli._audit_report import LatencyHistogram, SharingReport
 from verifier.cli._audit_source import (
-    PUBLIC_KEY_FILE,
     LocatedRequest,
     Period,
     RecordFilter,
-    chains_in,
     other_pseudonym_keys,
     read_events,
     requests,
     wrong_pseudonym_key,
 )
+from verifier.cli._audit_stores import AuditSource
 from verifier.model import FactStatus
 from verifier.rules import ItemRegistry
 
@@ -74,20 +72,20 @@ class Search:
     keys: Counter[str]
 
 
-def search(directory: Path, criteria: RecordFilter, limit: int) -> Search:
+def search(source: AuditSource, criteria: RecordFilter, limit: int) -> Search:
     """The first ``limit`` matching requests (log order) and how many matched in all."""
     rows: list[LocatedRequest] = []
     total = 0
     keys: Counter[str] = Counter()
-    for found in requests(directory, criteria, keys):
+    for found in requests(source, criteria, keys):
         total += 1
         if len(rows) < limit:
             rows.append(found)
     return Search(rows, total, keys)
 
 
-def find_request(directory: Path, request_id: str) -> LocatedRequest | None:
-    for found in requests(directory, RecordFilter()):
+def find_request(source: AuditSource, request_id: str) -> LocatedRequest | None:
+    for found in requests(source, RecordFilter()):
         if found.record.request_id == request_id:
             return found
     return None
@@ -105,9 +103,9 @@ class Incidents:
     unauthenticated_total: int = 0
 
 
-def incidents(directory: Path, period: Period, limit: int) -> Incidents:
+def incidents(source: AuditSource, period: Period, limit: int) -> Incidents:
     found = Incidents()
-    for located in read_events(directory):
+    for located in read_events(source):
         event = located.event
         if isinstance(event, AuditRecord) or not period.contains(event.time):
             continue
@@ -128,30 +126,27 @@ def incidents(directory: Path, period: Period, limit: int) -> Incidents:
 
 @dataclass(frozen=True, slots=True)
 class ChainStatus:
-    chain: Path
+    name: str
     result: ChainVerification | None
     error: str | None
     """Why it could not be checked (no public key, unreadable file, witness down)."""
 
 
-def chain_status(directory: Path, witness: Witness | None) -> list[ChainStatus]:
+def chain_status(source: AuditSource, witness: Witness | None) -> list[ChainStatus]:
     """``verifier audit verify --allow-open-tail`` for each chain: the console reads a
     live log, whose last entries are not yet sealed by a checkpoint."""
+    if not source.chains:
+        return [ChainStatus(source.description, None, "no audit chain")]
     statuses = []
-    for chain in chains_in(directory):
-        key_path = chain / PUBLIC_KEY_FILE
+    for chain in source.chains:
         try:
-            if not key_path.is_file():
-                raise AuditLogError(f"public key {key_path} does not exist")
-            public_key = load_public_key(key_path)
-            result = verify_audit_log(chain, public_key, allow_open_tail=True, witness=witness)
-        except (AuditLogError, WitnessError) as exc:
-            statuses.append(ChainStatus(chain, None, str(exc)))
+            if not chain.public_key_file.is_file():
+                raise AuditLogError(f"public key {chain.public_key_file} does not exist")
+            result = chain.verify(load_public_key(chain.public_key_file), True, witness)
+        except (AuditLogError, WitnessError, ConfigurationError) as exc:
+            statuses.append(ChainStatus(chain.name, None, str(exc)))
             continue
-        except Exception as exc:  # a key file that is not a key: say so, do not crash
-            statuses.append(ChainStatus(chain, None, f"{type(exc).__name__}: {exc}"))
-            continue
-        statuses.append(ChainStatus(chain, result, None))
+        statuses.append(ChainStatus(chain.name, result, None))
     return statuses
 
 
@@ -256,11 +251,11 @@ class Timeline:
 
 
 def dashboard(
-    directory: Path, catalogue: Catalogue, period: Period
+    source: AuditSource, catalogue: Catalogue, period: Period
 ) -> tuple[SharingReport, Timeline]:
     report = SharingReport(catalogue, period)
     timeline = Timeline()
-    for located in read_events(directory):
+    for located in read_events(source):
         event = located.event
         if not period.contains(event.time):
             continue
@@ -298,13 +293,15 @@ class Statement:
         return len(self.accesses) - self.read
 
 
-def statement(directory: Path, pseudonym: str, period: Period, items: ItemRegistry) -> Statement:
+def statement(
+    source: AuditSource, pseudonym: str, period: Period, items: ItemRegistry
+) -> Statement:
     """Every request about the subject with this pseudonym in the period, as ``verifier
     audit statement`` shows it: only the facts read about them, never their family's."""
     accesses = []
     masked = None
     keys: Counter[str] = Counter()
-    for found in requests(directory, RecordFilter(period=period, pseudonym=pseudonym), keys):
+    for found in requests(source, RecordFilter(period=period, pseudonym=pseudonym), keys):
         record = found.record
         mine = [s for s in record.subjects if s.pseudonym == pseudonym]
         masked = masked or mine[0].masked
