@@ -235,3 +235,36 @@ def test_hash_password_command_reads_standard_input() -> None:
     assert "a long passphrase" not in encoded
     assert password_matches("a long passphrase", encoded)
     assert not password_matches("a long passphrase!", encoded)
+
+
+STATEMENTS = 30
+"""Subjects whose statements the sweep below makes (each reads the whole log)."""
+
+
+def test_no_canary_and_no_full_id_on_any_page_of_the_log(
+    client: Browserless, console_log: ConsoleLog
+) -> None:
+    """Every request's trace, every list and chart page in both languages, and the
+    statements of many subjects: no raw department value, no full ID number."""
+    client.sign_in()
+    pages = {}
+    for language in ("en", "zh"):
+        client.request("GET", f"/lang?to={language}&next=/search")
+        for path in ("/search?since=2000-01-01", "/alerts", "/chain", "/dashboard"):
+            pages[f"{path} ({language})"] = client.request("GET", path).text
+    every = pages["/search?since=2000-01-01 (en)"]
+    request_ids = re.findall(r'href="/requests/([0-9a-f]+)"', every)
+    assert len(request_ids) == len(console_log.results) + len(console_log.refused_request_ids)
+    for request_id in request_ids:
+        pages[f"/requests/{request_id}"] = client.request("GET", f"/requests/{request_id}").text
+    for subject in sorted(console_log.subject_ids)[:STATEMENTS]:
+        token = client.csrf("/statement")
+        posted = client.request("POST", "/statement", data={"csrf": token, "subject": subject})
+        statement = client.request("GET", posted.headers["location"])
+        assert "statement-subject" in statement.text
+        pages[posted.headers["location"]] = statement.text
+    for where, html in pages.items():
+        leaked = [canary for canary in console_log.canaries if canary in html]
+        assert not leaked, f"{len(leaked)} canaries on {where}, e.g. {leaked[0]!r}"
+        ids = [subject for subject in console_log.subject_ids if subject in html]
+        assert not ids, f"a full ID number on {where}"
