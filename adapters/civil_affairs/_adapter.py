@@ -10,16 +10,19 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement, Select
 
-from adapters._department import (
+from adapters.civil_affairs._tables import death_registrations, refresh_log
+from verifier.adapter import DepartmentAdapter, FactRequest
+from verifier.adapter.sql import (
     Answer,
+    Row,
     SqlDepartmentAdapter,
+    SubjectRead,
+    as_date,
     backend_from_settings,
+    derives,
     latest_refresh,
     subject,
 )
-from adapters._sql import Row, SubjectRead, as_date
-from adapters.civil_affairs._tables import death_registrations, refresh_log
-from verifier.adapter import DepartmentAdapter, FactRequest
 
 DEPARTMENT = "civil_affairs"
 REVOKED = "revoked"
@@ -41,7 +44,6 @@ class CivilAffairsAdapter(SqlDepartmentAdapter[Records]):
     """Answers ``death_registered``, one read per batch."""
 
     department = DEPARTMENT
-    facts: ClassVar[frozenset[str]] = frozenset({"death_registered"})
     read: ClassVar[SubjectRead] = SubjectRead({"d": _deaths})
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
 
@@ -52,7 +54,8 @@ class CivilAffairsAdapter(SqlDepartmentAdapter[Records]):
                 records[resident_id].append(as_date(registered_on))
         return records
 
-    def derive(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+    @derives("death_registered")
+    def _death_registered(self, request: FactRequest, records: Records, as_of: date) -> Answer:
         # Registered on or before the reference date: a death recorded later was not yet
         # known then, so a replay of an earlier re-check decides as it did.
         return any(day <= as_of for day in records.get(subject(request), ()))

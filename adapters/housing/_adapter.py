@@ -11,18 +11,22 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement, Select
 
-from adapters._department import (
+from adapters.housing import _derive
+from adapters.housing._tables import ownerships, refresh_log, rentals
+from verifier.adapter import DepartmentAdapter, FactRequest
+from verifier.adapter.sql import (
     Answer,
+    Row,
     SqlDepartmentAdapter,
+    SubjectRead,
+    as_date,
+    as_optional_date,
     backend_from_settings,
+    derives,
     latest_refresh,
     subject,
     text_parameter,
 )
-from adapters._sql import Row, SubjectRead, as_date, as_optional_date
-from adapters.housing import _derive
-from adapters.housing._tables import ownerships, refresh_log, rentals
-from verifier.adapter import DepartmentAdapter, FactRequest
 
 DEPARTMENT = "housing"
 
@@ -55,9 +59,6 @@ class HousingAdapter(SqlDepartmentAdapter[_Records]):
     ``registered_rental_months_in_district``, in one read per application."""
 
     department = DEPARTMENT
-    facts: ClassVar[frozenset[str]] = frozenset(
-        {"homes_owned_in_city", "owns_no_home_in_city", "registered_rental_months_in_district"}
-    )
     read: ClassVar[SubjectRead] = SubjectRead({"o": _owned, "r": _rented})
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
 
@@ -73,15 +74,19 @@ class HousingAdapter(SqlDepartmentAdapter[_Records]):
             )
         return records
 
-    def derive(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
-        subject_id = subject(request)
-        if request.fact == "registered_rental_months_in_district":
-            district = text_parameter(request, "district")
-            return _derive.rental_months_in_district(
-                records.rentals.get(subject_id, ()), district, as_of
-            )
-        homes = _derive.homes_owned(records.ownerships.get(subject_id, ()), as_of)
-        return homes if request.fact == "homes_owned_in_city" else homes == 0
+    @derives("registered_rental_months_in_district")
+    def _rental_months(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        district = text_parameter(request, "district")
+        rentals = records.rentals.get(subject(request), ())
+        return _derive.rental_months_in_district(rentals, district, as_of)
+
+    @derives("homes_owned_in_city")
+    def _homes_owned(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        return _derive.homes_owned(records.ownerships.get(subject(request), ()), as_of)
+
+    @derives("owns_no_home_in_city")
+    def _owns_no_home(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        return _derive.homes_owned(records.ownerships.get(subject(request), ()), as_of) == 0
 
 
 def create_adapter(settings: Mapping[str, object]) -> DepartmentAdapter:

@@ -11,18 +11,22 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement, Select
 
-from adapters._department import (
+from adapters.tax import _derive
+from adapters.tax._tables import income_tax_spans, refresh_log, tax_arrears
+from verifier.adapter import DepartmentAdapter, FactRequest
+from verifier.adapter.sql import (
     Answer,
+    Row,
     SqlDepartmentAdapter,
+    SubjectRead,
+    as_date,
+    as_optional_date,
     backend_from_settings,
+    derives,
     int_parameter,
     latest_refresh,
     subject,
 )
-from adapters._sql import Row, SubjectRead, as_date, as_optional_date
-from adapters.tax import _derive
-from adapters.tax._tables import income_tax_spans, refresh_log, tax_arrears
-from verifier.adapter import DepartmentAdapter, FactRequest
 from verifier.model import months_from_spans
 
 DEPARTMENT = "tax"
@@ -52,7 +56,6 @@ class TaxAdapter(SqlDepartmentAdapter[_Records]):
     """Answers ``income_tax_months_in_window`` and ``has_overdue_tax``, one read per application."""
 
     department = DEPARTMENT
-    facts: ClassVar[frozenset[str]] = frozenset({"income_tax_months_in_window", "has_overdue_tax"})
     read: ClassVar[SubjectRead] = SubjectRead({"s": _spans, "a": _arrears})
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
 
@@ -67,13 +70,15 @@ class TaxAdapter(SqlDepartmentAdapter[_Records]):
             )
         return records
 
-    def derive(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
-        subject_id = subject(request)
-        if request.fact == "income_tax_months_in_window":
-            window = int_parameter(request, "window_months", minimum=1)
-            paid = records.paid_months.get(subject_id, frozenset())
-            return _derive.income_tax_months(paid, as_of, window)
-        return _derive.has_overdue(records.arrears.get(subject_id, ()), as_of)
+    @derives("income_tax_months_in_window")
+    def _months_in_window(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        window = int_parameter(request, "window_months", minimum=1)
+        paid = records.paid_months.get(subject(request), frozenset())
+        return _derive.income_tax_months(paid, as_of, window)
+
+    @derives("has_overdue_tax")
+    def _has_overdue(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        return _derive.has_overdue(records.arrears.get(subject(request), ()), as_of)
 
 
 def create_adapter(settings: Mapping[str, object]) -> DepartmentAdapter:
