@@ -31,7 +31,7 @@ EXPECTED_SQL_KIT = [
     "Answer", "BranchBuilder", "Reader", "Row", "SqlBackend", "SqlDepartmentAdapter",
     "SubjectRead", "as_date", "as_optional_date", "as_utc_datetime", "backend_from_settings",
     "date_parameter", "derives", "int_parameter", "latest_refresh", "refresh_log_table", "subject",
-    "text_parameter",
+    "subject_rows", "text_parameter",
 ]  # fmt: skip
 EXPECTED_CONFORMANCE = [
     "AdapterFactory", "ConformanceDatabase", "ConformanceFailure", "ConformanceTarget",

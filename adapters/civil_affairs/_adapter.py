@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
 from adapters.civil_affairs._tables import death_registrations, refresh_log
 from verifier.adapter import DepartmentAdapter, FactRequest
@@ -22,18 +21,18 @@ from verifier.adapter.sql import (
     derives,
     latest_refresh,
     subject,
+    subject_rows,
 )
 
 DEPARTMENT = "civil_affairs"
 REVOKED = "revoked"
 
 
-def _deaths(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        death_registrations.c.resident_id,
-        death_registrations.c.registered_on,
-        death_registrations.c.status,
-    ).where(death_registrations.c.resident_id.in_(ids))
+_deaths = subject_rows(
+    death_registrations.c.resident_id,
+    death_registrations.c.registered_on,
+    death_registrations.c.status,
+)
 
 
 Records = dict[str, list[date]]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
 from adapters.housing import _derive
 from adapters.housing._tables import ownerships, refresh_log, rentals
@@ -25,25 +24,24 @@ from verifier.adapter.sql import (
     derives,
     latest_refresh,
     subject,
+    subject_rows,
     text_parameter,
 )
 
 DEPARTMENT = "housing"
 
 
-def _owned(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        ownerships.c.owner_id,
-        ownerships.c.house_code,
-        ownerships.c.registered_on,
-        ownerships.c.released_on,
-    ).where(ownerships.c.owner_id.in_(ids))
+_owned = subject_rows(
+    ownerships.c.owner_id,
+    ownerships.c.house_code,
+    ownerships.c.registered_on,
+    ownerships.c.released_on,
+)
 
 
-def _rented(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        rentals.c.tenant_id, rentals.c.district_code, rentals.c.start_date, rentals.c.end_date
-    ).where(rentals.c.tenant_id.in_(ids))
+_rented = subject_rows(
+    rentals.c.tenant_id, rentals.c.district_code, rentals.c.start_date, rentals.c.end_date
+)
 
 
 @dataclass(slots=True)

@@ -4,13 +4,12 @@ threshold), pensions in payment and unemployment benefit months."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
 from adapters.social_insurance import _derive
 from adapters.social_insurance._tables import (
@@ -35,51 +34,47 @@ from verifier.adapter.sql import (
     int_parameter,
     latest_refresh,
     subject,
+    subject_rows,
 )
 from verifier.model import months_from_spans
 
 DEPARTMENT = "social_insurance"
 
 
-def _persons(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        insured_persons.c.resident_id,
-        insured_persons.c.status,
-        insured_persons.c.status_since,
-        insured_persons.c.enrolled_since,
-    ).where(insured_persons.c.resident_id.in_(ids))
+_persons = subject_rows(
+    insured_persons.c.resident_id,
+    insured_persons.c.status,
+    insured_persons.c.status_since,
+    insured_persons.c.enrolled_since,
+)
 
 
-def _history(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        status_history.c.resident_id,
-        status_history.c.id,
-        status_history.c.status,
-        status_history.c.effective_from,
-    ).where(status_history.c.resident_id.in_(ids))
+_history = subject_rows(
+    status_history.c.resident_id,
+    status_history.c.id,
+    status_history.c.status,
+    status_history.c.effective_from,
+)
 
 
-def _spans(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        contribution_spans.c.resident_id,
-        contribution_spans.c.first_month,
-        contribution_spans.c.last_month,
-        contribution_spans.c.monthly_base_amount,
-    ).where(contribution_spans.c.resident_id.in_(ids))
+_spans = subject_rows(
+    contribution_spans.c.resident_id,
+    contribution_spans.c.first_month,
+    contribution_spans.c.last_month,
+    contribution_spans.c.monthly_base_amount,
+)
 
 
-def _pensions(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        pension_awards.c.resident_id, pension_awards.c.started_on, pension_awards.c.stopped_on
-    ).where(pension_awards.c.resident_id.in_(ids))
+_pensions = subject_rows(
+    pension_awards.c.resident_id, pension_awards.c.started_on, pension_awards.c.stopped_on
+)
 
 
-def _benefits(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        unemployment_benefit_spans.c.resident_id,
-        unemployment_benefit_spans.c.first_month,
-        unemployment_benefit_spans.c.last_month,
-    ).where(unemployment_benefit_spans.c.resident_id.in_(ids))
+_benefits = subject_rows(
+    unemployment_benefit_spans.c.resident_id,
+    unemployment_benefit_spans.c.first_month,
+    unemployment_benefit_spans.c.last_month,
+)
 
 
 Records = dict[str, _derive.Insured]

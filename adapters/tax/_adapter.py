@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
 from adapters.tax import _derive
 from adapters.tax._tables import income_tax_spans, refresh_log, tax_arrears
@@ -26,24 +25,19 @@ from verifier.adapter.sql import (
     int_parameter,
     latest_refresh,
     subject,
+    subject_rows,
 )
 from verifier.model import months_from_spans
 
 DEPARTMENT = "tax"
 
 
-def _spans(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        income_tax_spans.c.resident_id,
-        income_tax_spans.c.first_month,
-        income_tax_spans.c.last_month,
-    ).where(income_tax_spans.c.resident_id.in_(ids))
+_spans = subject_rows(
+    income_tax_spans.c.resident_id, income_tax_spans.c.first_month, income_tax_spans.c.last_month
+)
 
 
-def _arrears(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        tax_arrears.c.resident_id, tax_arrears.c.due_date, tax_arrears.c.settled_on
-    ).where(tax_arrears.c.resident_id.in_(ids))
+_arrears = subject_rows(tax_arrears.c.resident_id, tax_arrears.c.due_date, tax_arrears.c.settled_on)
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ turns rows into records, and one ``@derives("fact")`` method per catalogue fact;
   one batched statement (up to 500 ids) over the department's tables, on
   SQLite (inline) or PostgreSQL (pooled), with every database error mapped to the
   ``DepartmentError`` family;
+- ``subject_rows``: the usual branch (columns of one table's rows about the subjects);
 - ``refresh_log_table``, ``latest_refresh``: where ``source_as_of`` comes from;
 - ``backend_from_settings``: the entry point's settings, checked;
 - ``subject``, ``text_parameter``, ``int_parameter``, ``date_parameter``: a request's
@@ -25,6 +26,7 @@ from verifier.adapter.sql._backend import (
     SqlBackend,
     SubjectRead,
 )
+from verifier.adapter.sql._branches import subject_rows
 from verifier.adapter.sql._department import (
     Answer,
     SqlDepartmentAdapter,
@@ -54,5 +56,6 @@ __all__ = [
     "latest_refresh",
     "refresh_log_table",
     "subject",
+    "subject_rows",
     "text_parameter",
 ]
