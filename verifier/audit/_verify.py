@@ -84,6 +84,16 @@ class ChainVerification:
     """The checkpoint the log's retired entries ended with (the PostgreSQL store's dropped
     months): the log is verified from the entry after it; None: nothing retired."""
 
+    @property
+    def state(self) -> str:
+        """``INTACT``; ``TRUNCATED`` (ends before the witness's checkpoint); ``UNSEALED``
+        (only the closing checkpoint is missing: live, crashed or cut short); or ``BROKEN``."""
+        if self.ok:
+            return "INTACT"
+        if self.truncated:
+            return "TRUNCATED"
+        return "UNSEALED" if self.unsealed else "BROKEN"
+
 
 def verify_audit_log(
     directory: Path,

@@ -1,4 +1,5 @@
-"""The ``verifier`` command: demo, serve, verify, recheck, items, demo-city, simulate, audit."""
+"""The ``verifier`` command: demo, serve, verify, recheck, items, demo-city, simulate, audit,
+console."""
 
 from __future__ import annotations
 
@@ -99,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     from verifier.cli._audit import add_audit_commands
 
     add_audit_commands(commands)
+
+    from verifier.cli._console import add_console_command
+
+    add_console_command(commands)
     return parser
 
 

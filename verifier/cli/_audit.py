@@ -223,15 +223,7 @@ def _verification_lines(
     chain: AuditChain, root: Path, key: Path, result: ChainVerification, witness: Witness | None
 ) -> list[str]:
     sealed, unsealed = result.sealed_through, result.unsealed
-    state = (
-        "INTACT"
-        if result.ok
-        else "TRUNCATED"
-        if result.truncated
-        else "UNSEALED"
-        if unsealed
-        else "BROKEN"
-    )
+    state = result.state
     lines = [
         f"audit log {chain.name}: {state}",
         f"  public key      {key}",

@@ -74,13 +74,22 @@ def subject_id(text: str) -> str:
     history and the process list. Error messages never repeat the ID."""
     if text == "-":
         text = sys.stdin.readline().strip()
+    try:
+        return parse_subject(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_subject(text: str) -> str:
+    """A resident ID or credit code, normalised as the engine does; ValueError (never
+    repeating the ID) if it is neither."""
     problems = []
     for parse in (parse_resident_id, parse_credit_code):
         try:
             return parse(text)
         except ValueError as exc:
             problems.append(str(exc))
-    raise argparse.ArgumentTypeError(
+    raise ValueError(
         "not a valid resident ID or unified social credit code (" + "; ".join(problems) + ")"
     )
 
@@ -116,14 +125,22 @@ class Period:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Period:
-        since = args.since[0] if args.since else None
-        until = None
-        if args.until:
-            instant, whole_day = args.until
-            until = instant + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
-        if since is not None and until is not None and until <= since:
+        return cls.between(args.since, args.until)
+
+    @classmethod
+    def between(
+        cls, since: tuple[datetime, bool] | None, until: tuple[datetime, bool] | None
+    ) -> Period:
+        """From two ``moment`` values (either may be missing): a date ``until`` includes
+        that whole day, a date-time ``until`` that instant."""
+        start = since[0] if since else None
+        end = None
+        if until:
+            instant, whole_day = until
+            end = instant + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
+        if start is not None and end is not None and end <= start:
             raise ConfigurationError("--until must be later than --since")
-        return cls(since, until)
+        return cls(start, end)
 
     def contains(self, value: datetime) -> bool:
         aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -239,16 +256,27 @@ def requests(
             yield LocatedRequest(event, located)
 
 
+def other_pseudonym_keys(given: Pseudonymiser, keys: Counter[str]) -> list[str]:
+    """The fingerprints of the keys, other than ``given``, that requests were written with."""
+    return sorted(fingerprint for fingerprint in keys if fingerprint != given.fingerprint)
+
+
+def wrong_pseudonym_key(given: Pseudonymiser, keys: Counter[str], found: int) -> bool:
+    """No request was written with ``given`` and nothing was found: the search was made with
+    a key the log was not written with, and "nobody asked about this person" would be false."""
+    return bool(other_pseudonym_keys(given, keys)) and given.fingerprint not in keys and not found
+
+
 def check_pseudonym_key(given: Pseudonymiser, keys: Counter[str], found: int) -> None:
     """After a subject search found ``found`` requests: a search with a key the log was not
     written with finds nothing, which must not read as "nobody asked about this person".
 
     Raises ConfigurationError naming both fingerprints if no record was made with the given
     key; warns (standard error) of records made with another key it cannot search."""
-    other = sorted(fingerprint for fingerprint in keys if fingerprint != given.fingerprint)
+    other = other_pseudonym_keys(given, keys)
     if not other:
         return
-    if given.fingerprint not in keys and not found:
+    if wrong_pseudonym_key(given, keys, found):
         raise ConfigurationError(
             f"wrong pseudonym key: the log's records were written with key "
             f"{', '.join(other)}, the key given is {given.fingerprint}; no subject can be "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -49,11 +49,21 @@ ADAPTER_GROUP = "verifier.adapters"
 DEMO_DATA_GROUP = "verifier.demo_data"
 
 
-def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None = None) -> Verifier:
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_verifier(
+    config: VerifierConfig,
+    *,
+    telemetry: TelemetryHandle | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Verifier:
     """A ready-to-start Verifier for this configuration (call ``start`` or use ``async with``).
 
     Telemetry is set up here from ``config.telemetry`` unless ``telemetry`` is given (tests,
     hosts with their own exporters); either way the Verifier shuts it down when it closes.
+    ``clock``: the engine's time (audit records, cache ages), UTC; the system clock if unset.
     """
     deployment = _Deployment.of(config)
     alerts = HighRiskMonitor(config.alerts) if config.alerts.enabled else None
@@ -73,6 +83,7 @@ def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None 
             cache=cache_policy(config.cache, pseudonymiser),
             resilience=config.resilience if config.resilience.enabled else None,
             access=deployment.access,
+            clock=clock or _utc_now,
         )
     except BaseException:
         telemetry.shutdown()
