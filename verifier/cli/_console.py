@@ -16,7 +16,7 @@ from typing import Any
 
 from verifier._errors import ConfigurationError
 from verifier.cli._arguments import port
-from verifier.cli._audit_source import add_source_arguments
+from verifier.cli._audit_stores import add_directory_argument
 from verifier.cli._local import add_config_arguments, config_from
 from verifier.config import VerifierConfig
 
@@ -26,7 +26,7 @@ def add_console_command(commands: Any) -> None:
         "console", help="the auditors' read-only web console over the audit log"
     )
     add_config_arguments(console)
-    add_source_arguments(console)
+    add_directory_argument(console)
     console.add_argument("--port", type=port, help="listen port (0: any free port)")
     console.add_argument(
         "--hash-password", action="store_true",
