@@ -29,6 +29,10 @@ EDGES = (
     "prometheus_client",  # the metrics endpoint, only with telemetry.prometheus_port
     "aiohttp",
     "adapters.simulator",
+    "verifier.console",  # the auditors' web console (issue 15), and its framework
+    "starlette",
+    "jinja2",
+    "uvicorn",
 )
 """What neither ``import verifier`` nor an embedded verification needs."""
 

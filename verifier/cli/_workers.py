@@ -26,7 +26,7 @@ from verifier.audit import load_or_create_signing_key
 from verifier.audit._keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE
 from verifier.cli._local import config_from
 from verifier.cli._service import listen_address, security_summary
-from verifier.config import VerifierConfig, ensure_demo_city, pseudonymiser_for
+from verifier.config import VerifierConfig, ensure_demo_city, pseudonymiser_for, replica_id_for
 from verifier.service._workers import Supervisor, reserve_port, resolved_workers
 
 WORKER_DIRECTORY_PREFIX = "worker-"
@@ -51,6 +51,8 @@ def worker_config(config: VerifierConfig, slot: int) -> VerifierConfig:
     their own process's, so one port cannot serve them all)."""
     parent = config.audit_directory()
     audit: dict[str, object] = {"directory": worker_audit_directory(parent, slot)}
+    if config.audit.backend == "postgres":  # a chain per worker there too
+        audit["replica_id"] = f"{replica_id_for(config)}-{WORKER_DIRECTORY_PREFIX}{slot}"
     if _shared_signing_key(config):
         audit["signing_key_file"] = parent / PRIVATE_KEY_FILE
     update: dict[str, object] = {"audit": config.audit.model_copy(update=audit)}
