@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     items = commands.add_parser("items", help="list service items and the facts they need")
     _local.add_config_arguments(items)
     items.set_defaults(run=_local.run_items)
+    from verifier.cli._items_test import add_items_test_command
+
+    add_items_test_command(items)
 
     verify = commands.add_parser("verify", help="verify one application")
     _local.add_config_arguments(verify)

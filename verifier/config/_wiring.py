@@ -282,7 +282,13 @@ def create_adapter(
     }
     unsupported = sorted(needed - adapter.supported_facts())
     if unsupported:
-        raise ConfigurationError(f"departments.{department}: {name!r} cannot derive {unsupported}")
+        # At wiring, not at run time: a catalogue fact with no derivation would otherwise
+        # surface as a failed department call on the first application that needs it.
+        raise ConfigurationError(
+            f"departments.{department}: adapter {name!r} has no derivation for the "
+            f"catalogue's fact{'s' if len(unsupported) > 1 else ''} {', '.join(unsupported)} "
+            f"of department {department!r}"
+        )
     return adapter
 
 
