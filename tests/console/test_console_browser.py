@@ -120,6 +120,13 @@ def test_a_trace_shows_facts_calls_and_documents(
         expect(page.locator("#facts")).to_contain_text(fact.name)
     expect(page.locator("#calls tbody tr")).to_have_count(len(result.department_calls))
     expect(page.locator("#summary")).to_contain_text(result.request_id)
+    # Why: the rule's labelled clauses as the decision trace kept them, with their outcomes.
+    expect(page.locator("#rule-version")).to_have_text(f"school_place@{result.item_version}")
+    clauses = page.locator("#clause-tree li")
+    expect(clauses).to_have_count(len(result.decision.explanation))
+    for index, clause in enumerate(result.decision.explanation):
+        expect(clauses.nth(index)).to_contain_text(clause.label)
+        expect(clauses.nth(index).locator(".truth")).to_have_text(str(clause.outcome))
     if any(f.known for f in result.facts):
         expect(page.locator("#documents li").first).to_be_visible()
     shot(page, "trace")
