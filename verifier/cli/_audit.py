@@ -5,6 +5,10 @@
     query       which requests match: verifications and refusals (subject, caller, item,
                 period, decision, kind, refusal rule)
     show        one verification or refusal in full, with its place in the log
+    explain     why one decision came out as it did: its clauses, thresholds, parameters
+                and rule version, with the facts each clause read (from its trace)
+    replay      which recorded decisions of a period would change under another rule
+                version or changed dated parameters (what-if), asking no department
     report      sharing-performance figures for a period, refusals and alerts included
     statement   for a citizen: who read which facts about them, when, and why; and which
                 requests about them access control refused (nothing was read for those)
@@ -40,9 +44,12 @@ from verifier.audit import (
     verify_audit_log,
 )
 from verifier.catalogue import load_catalogue
+from verifier.cli._audit_explain import explanation_json, render_explanation
+from verifier.cli._audit_replay import add_replay_arguments, run_replay
 from verifier.cli._audit_report import SharingReport
 from verifier.cli._audit_source import (
     PUBLIC_KEY_FILE,
+    Located,
     Period,
     RecordFilter,
     RequestKind,
@@ -127,6 +134,18 @@ def add_audit_commands(commands: Any) -> None:
     show.add_argument("request_id", metavar="REQUEST_ID")
     show.add_argument("--json", action="store_true", help="the record as JSON")
     show.set_defaults(run=run_show)
+
+    explain = _command(actions, "explain", "why one decision came out as it did")
+    explain.add_argument("request_id", metavar="REQUEST_ID")
+    explain.add_argument("--json", action="store_true", help="the trace and facts as JSON")
+    explain.set_defaults(run=run_explain)
+
+    replay = _command(
+        actions, "replay", "re-evaluate recorded decisions under other rules (what-if)"
+    )
+    add_period_arguments(replay)
+    add_replay_arguments(replay)
+    replay.set_defaults(run=_reports_log_errors(run_replay))
 
     report = _command(actions, "report", "sharing-performance figures for a period")
     add_period_arguments(report)
@@ -320,24 +339,46 @@ def _matched(total: int, refused: int) -> str:
 @_reports_log_errors
 def run_show(args: argparse.Namespace) -> int:
     directory = audit_directory(args, config_from(args))
+    located = _request(directory, args.request_id)
+    if located is None:
+        return 1
+    if args.json:
+        print(json_line(located, directory))
+    elif isinstance(located.event, RefusalRecord):
+        print(render_refusal(located, directory))
+    else:
+        print(render_verification(located, directory))
+    return 0
+
+
+@_reports_log_errors
+def run_explain(args: argparse.Namespace) -> int:
+    directory = audit_directory(args, config_from(args))
+    located = _request(directory, args.request_id)
+    if located is None:
+        return 1
+    if isinstance(located.event, RefusalRecord):
+        print(render_refusal(located, directory))
+        print("\nrefused by access control: no rule was evaluated, no department asked")
+    elif args.json:
+        print(mapping_json(explanation_json(located)))
+    else:
+        print(render_explanation(located))
+    return 0
+
+
+def _request(directory: Path, request_id: str) -> Located | None:
+    """The verification or refusal of ``request_id``; None (said on stderr) if none."""
     for located in read_events(directory):
         record = located.event
-        if not isinstance(record, AuditRecord | RefusalRecord):
-            continue  # alerts and unauthenticated counts answer no request
-        if record.request_id != args.request_id:
-            continue
-        if args.json:
-            print(json_line(located, directory))
-        elif isinstance(record, RefusalRecord):
-            print(render_refusal(located, directory))
-        else:
-            print(render_verification(located, directory))
-        return 0
+        # Alerts and unauthenticated counts answer no request.
+        if isinstance(record, AuditRecord | RefusalRecord) and record.request_id == request_id:
+            return located
     print(
-        f"no verification or refusal with request id {args.request_id!r} in {directory}",
+        f"no verification or refusal with request id {request_id!r} in {directory}",
         file=sys.stderr,
     )
-    return 1
+    return None
 
 
 @_reports_log_errors
