@@ -338,8 +338,7 @@ def _matched(total: int, refused: int) -> str:
 
 @_reports_log_errors
 def run_show(args: argparse.Namespace) -> int:
-    directory = audit_directory(args, config_from(args))
-    located = _request(directory, args.request_id)
+    directory, located = _requested(args)
     if located is None:
         return 1
     if args.json:
@@ -353,8 +352,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 @_reports_log_errors
 def run_explain(args: argparse.Namespace) -> int:
-    directory = audit_directory(args, config_from(args))
-    located = _request(directory, args.request_id)
+    directory, located = _requested(args)
     if located is None:
         return 1
     if isinstance(located.event, RefusalRecord):
@@ -367,18 +365,21 @@ def run_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _request(directory: Path, request_id: str) -> Located | None:
-    """The verification or refusal of ``request_id``; None (said on stderr) if none."""
+def _requested(args: argparse.Namespace) -> tuple[Path, Located | None]:
+    """The audit directory, and the verification or refusal of ``args.request_id`` in it
+    (None, said on stderr, if it has none)."""
+    directory = audit_directory(args, config_from(args))
+    request_id = args.request_id
     for located in read_events(directory):
         record = located.event
         # Alerts and unauthenticated counts answer no request.
         if isinstance(record, AuditRecord | RefusalRecord) and record.request_id == request_id:
-            return located
+            return directory, located
     print(
         f"no verification or refusal with request id {request_id!r} in {directory}",
         file=sys.stderr,
     )
-    return None
+    return directory, None
 
 
 @_reports_log_errors
