@@ -5,9 +5,12 @@ from __future__ import annotations
 import verifier
 import verifier.access
 import verifier.adapter
+import verifier.adapter.conformance
+import verifier.adapter.sql
 import verifier.audit
 import verifier.catalogue
 import verifier.rules
+import verifier.scenarios
 
 EXPECTED = [
     "AccessDenied", "Application", "ApplicationSubject", "AuditUnavailable", "BulkOutcome",
@@ -23,8 +26,33 @@ EXPECTED = [
 ]  # fmt: skip
 
 
+# The integrator kit (issue 13): what a department's own package builds and tests on.
+EXPECTED_SQL_KIT = [
+    "Answer", "BranchBuilder", "Reader", "Row", "SqlBackend", "SqlDepartmentAdapter",
+    "SubjectRead", "as_date", "as_optional_date", "as_utc_datetime", "backend_from_settings",
+    "date_parameter", "derives", "int_parameter", "latest_refresh", "refresh_log_table", "subject",
+    "subject_rows", "text_parameter",
+]  # fmt: skip
+EXPECTED_CONFORMANCE = [
+    "AdapterFactory", "ConformanceDatabase", "ConformanceFailure", "ConformanceTarget",
+    "check_backend_errors_are_mapped", "check_batch_equals_single",
+    "check_every_fact_answers_for_every_sample", "check_facts_cover_the_catalogue",
+    "check_no_raw_value_in_errors", "check_unknown_subject_is_not_found", "conformance_suite",
+]  # fmt: skip
+EXPECTED_SCENARIOS = [
+    "Expectation", "Scenario", "ScenarioEntry", "ScenarioFileError", "ScenarioOutcome",
+    "read_scenario_file", "run_scenario", "scenario_items",
+]  # fmt: skip
+
+
 def test_top_level_exports_are_pinned() -> None:
     assert verifier.__all__ == EXPECTED
+
+
+def test_integrator_kit_exports_are_pinned() -> None:
+    assert verifier.adapter.sql.__all__ == EXPECTED_SQL_KIT
+    assert verifier.adapter.conformance.__all__ == EXPECTED_CONFORMANCE
+    assert verifier.scenarios.__all__ == EXPECTED_SCENARIOS
 
 
 def test_every_package_all_is_sorted_and_importable() -> None:
@@ -32,9 +60,12 @@ def test_every_package_all_is_sorted_and_importable() -> None:
         verifier,
         verifier.access,
         verifier.adapter,
+        verifier.adapter.conformance,
+        verifier.adapter.sql,
         verifier.audit,
         verifier.catalogue,
         verifier.rules,
+        verifier.scenarios,
     )
     for package in packages:
         assert package.__all__ == sorted(package.__all__), package.__name__

@@ -35,6 +35,7 @@ _REFRESH = {
     "vehicle_registration": ("公安交通管理综合应用平台", timedelta(hours=15), 1),
     "market_regulation": ("商事主体登记管理系统", timedelta(hours=14, minutes=30), 1),
     "civil_affairs": ("全国殡葬管理信息系统", timedelta(hours=13), 1),
+    "courts": ("全国法院失信被执行人名单信息公布与查询平台", timedelta(hours=14, minutes=10), 1),
 }
 _CANARY_TAGS = {
     "household": "HH",
@@ -44,6 +45,7 @@ _CANARY_TAGS = {
     "vehicle_registration": "VR",
     "market_regulation": "MR",
     "civil_affairs": "CA",
+    "courts": "CT",
 }
 
 

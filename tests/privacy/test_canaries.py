@@ -26,6 +26,7 @@ from verifier.audit import AuditRecord, read_audit_entries
 from verifier.cli import main
 from verifier.cli._audit_explain import explanation_json, render_explanation
 from verifier.cli._audit_source import read_events
+from verifier.cli._audit_stores import file_source
 from verifier.cli._audit_text import mapping_json
 
 RANDOM_APPLICATIONS = 300
@@ -130,7 +131,7 @@ def auditor_views(
     assert city.data_dir is not None
     views = [
         render_explanation(located) + mapping_json(explanation_json(located))
-        for located in read_events(audit_dir)
+        for located in read_events(file_source(audit_dir))
         if isinstance(located.event, AuditRecord)
     ]
     what_if = str(city.data_dir / what_if_file(RENTAL_6_MONTHS))
@@ -138,7 +139,7 @@ def auditor_views(
     for json_flag in ([], ["--json"]):
         assert main(["audit", "replay", "--audit-dir", str(audit_dir), "--parameters",
                      what_if, *json_flag]) == 0  # fmt: skip
-    first = next(located.event for located in read_events(audit_dir))
+    first = next(located.event for located in read_events(file_source(audit_dir)))
     assert isinstance(first, AuditRecord)
     assert main(["audit", "explain", first.request_id, "--audit-dir", str(audit_dir)]) == 0
     views.append(capsys.readouterr().out)

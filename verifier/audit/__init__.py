@@ -2,9 +2,10 @@
 tamper-evident log behind it: hash-chained, checkpoint-signed, read and verified here; and
 the witnesses its signed checkpoints are published to, so that a log cut back is caught.
 
-``SqlWitness`` is loaded on first use (``verifier.audit.SqlWitness``, ``from verifier.audit
-import SqlWitness``): it needs SQLAlchemy, which a log with a file or Redis witness, and
-``import verifier``, should not pay for.
+``SqlWitness``, ``PostgresAuditLog`` and ``PostgresAuditStore`` (the PostgreSQL audit store,
+written and read) are loaded on first use (``from verifier.audit import SqlWitness``): they
+need SQLAlchemy or psycopg, which a log with a file or Redis witness, and ``import
+verifier``, should not pay for.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,8 @@ from verifier.audit._witness import FileWitness, Witness, WitnessError, open_wit
 from verifier.audit._witness_redis import RedisWitness
 
 if TYPE_CHECKING:
+    from verifier.audit._pg_log import PostgresAuditLog
+    from verifier.audit._pg_reader import PostgresAuditStore
     from verifier.audit._witness_sql import SqlWitness
 
 
@@ -59,6 +62,14 @@ def __getattr__(name: str) -> Any:
         from verifier.audit._witness_sql import SqlWitness
 
         return SqlWitness
+    if name == "PostgresAuditLog":
+        from verifier.audit._pg_log import PostgresAuditLog
+
+        return PostgresAuditLog
+    if name == "PostgresAuditStore":
+        from verifier.audit._pg_reader import PostgresAuditStore
+
+        return PostgresAuditStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -82,6 +93,8 @@ __all__ = [
     "EncodedRecord",
     "FileWitness",
     "HighRiskMonitor",
+    "PostgresAuditLog",
+    "PostgresAuditStore",
     "Pseudonymiser",
     "RedisWitness",
     "RefusalRecord",

@@ -1,4 +1,5 @@
-"""The ``verifier`` command: demo, serve, verify, recheck, items, demo-city, simulate, audit."""
+"""The ``verifier`` command: demo, serve, verify, recheck, items, demo-city, simulate, audit,
+console."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     items = commands.add_parser("items", help="list service items and the facts they need")
     _local.add_config_arguments(items)
     items.set_defaults(run=_local.run_items)
+    from verifier.cli._items_test import add_items_test_command
+
+    add_items_test_command(items)
 
     verify = commands.add_parser("verify", help="verify one application")
     _local.add_config_arguments(verify)
@@ -99,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     from verifier.cli._audit import add_audit_commands
 
     add_audit_commands(commands)
+
+    from verifier.cli._console import add_console_command
+
+    add_console_command(commands)
     return parser
 
 

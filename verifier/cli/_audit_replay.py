@@ -15,7 +15,8 @@ from typing import Any
 
 from verifier.audit import AuditRecord, ReplayedDecision, ReplayReport, replay
 from verifier.catalogue import load_catalogue
-from verifier.cli._audit_source import Period, audit_directory, read_events
+from verifier.cli._audit_source import Period, read_events
+from verifier.cli._audit_stores import AuditSource, audit_source
 from verifier.cli._audit_text import clean, mapping_json, table
 from verifier.cli._local import config_from
 from verifier.rules import load_what_if_items
@@ -37,7 +38,6 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_replay(args: argparse.Namespace) -> int:
     config = config_from(args)
-    directory = audit_directory(args, config)
     items = load_what_if_items(
         load_catalogue(config.catalogue),
         config.items_dir,
@@ -46,13 +46,14 @@ def run_replay(args: argparse.Namespace) -> int:
         parameter_files=args.parameters,
     )
     period = Period.from_args(args)
-    report = replay(_records(directory, period, args.item), items)
+    with audit_source(args, config) as source:
+        report = replay(_records(source, period, args.item), items)
     print(mapping_json(report_json(report)) if args.json else render_report(report))
     return 0
 
 
-def _records(directory: Path, period: Period, item: str | None) -> Iterator[AuditRecord]:
-    for located in read_events(directory):
+def _records(source: AuditSource, period: Period, item: str | None) -> Iterator[AuditRecord]:
+    for located in read_events(source):
         record = located.event
         if not isinstance(record, AuditRecord) or not period.contains(record.time):
             continue

@@ -26,7 +26,7 @@ from verifier.audit import load_or_create_signing_key
 from verifier.audit._keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE
 from verifier.cli._local import config_from
 from verifier.cli._service import listen_address, security_summary
-from verifier.config import VerifierConfig, ensure_demo_city, pseudonymiser_for
+from verifier.config import VerifierConfig, ensure_demo_city, pseudonymiser_for, replica_id_for
 from verifier.service._workers import Supervisor, reserve_port, resolved_workers
 
 WORKER_DIRECTORY_PREFIX = "worker-"
@@ -46,12 +46,21 @@ def _shared_signing_key(config: VerifierConfig) -> bool:
 
 
 def worker_config(config: VerifierConfig, slot: int) -> VerifierConfig:
-    """``config`` as worker ``slot`` uses it: its own audit chain, the shared signing key."""
+    """``config`` as worker ``slot`` uses it: its own audit chain, the shared signing key,
+    its own metrics port (``prometheus_port + slot - 1``: the workers' metrics are each
+    their own process's, so one port cannot serve them all)."""
     parent = config.audit_directory()
     audit: dict[str, object] = {"directory": worker_audit_directory(parent, slot)}
+    if config.audit.backend == "postgres":  # a chain per worker there too
+        audit["replica_id"] = f"{replica_id_for(config)}-{WORKER_DIRECTORY_PREFIX}{slot}"
     if _shared_signing_key(config):
         audit["signing_key_file"] = parent / PRIVATE_KEY_FILE
-    return config.model_copy(update={"audit": config.audit.model_copy(update=audit)})
+    update: dict[str, object] = {"audit": config.audit.model_copy(update=audit)}
+    port = config.telemetry.prometheus_port
+    if port:  # 0: each worker's own port from the system
+        telemetry = {"prometheus_port": port + slot - 1}
+        update["telemetry"] = config.telemetry.model_copy(update=telemetry)
+    return config.model_copy(update=update)
 
 
 def prepare_workers(config: VerifierConfig, count: int) -> None:

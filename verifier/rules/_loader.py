@@ -37,6 +37,10 @@ class ItemRegistry:
         except KeyError:
             raise UnknownServiceItem(item_id) from None
 
+    def find(self, item_id: str) -> ServiceItem | None:
+        """The item, or None if none has this id."""
+        return self._items.get(item_id)
+
     def list(self) -> builtins.list[ServiceItem]:
         """Every item, sorted by id."""
         return [self._items[item_id] for item_id in sorted(self._items)]
