@@ -17,6 +17,7 @@ from adapters.demo_city._model import CanaryMint, IdMint
 from adapters.demo_city._population import Population
 from adapters.demo_city._rows import Emitter
 from adapters.demo_city._samples import plant_samples
+from adapters.demo_city._what_if import write_what_if_files
 from adapters.demo_city._writer import DEPARTMENTS, SqlAlchemyCityWriter, SqliteCityWriter
 
 DEFAULT_PEOPLE = 10_000
@@ -66,7 +67,8 @@ def generate_demo_city(
     progress: Progress | None = None,
 ) -> DemoCityManifest:
     """Write ``household.db``, ``social_insurance.db``, ``housing.db``, ``tax.db`` (SQLite),
-    ``samples.json`` and ``canaries.json`` into ``data_dir``, replacing older ones.
+    ``samples.json``, ``canaries.json`` and the what-if parameter files (``_what_if``) into
+    ``data_dir``, replacing older ones.
 
     The same seed, size and reference date give the same city, byte for byte in content.
     """
@@ -76,6 +78,7 @@ def generate_demo_city(
     manifest = _generate(writer, urls, people, seed, reference_date, progress, data_dir)
     _write_json(data_dir / "samples.json", manifest.samples_json())
     _write_json(data_dir / "caseloads.json", manifest.caseloads_json())
+    write_what_if_files(data_dir)
     _write_json(
         data_dir / "canaries.json",
         {

@@ -279,14 +279,28 @@ def _trace(
 
 
 def _clause(line: ClauseFields) -> str:
-    return (
-        f'{{"clause":{_text(line.clause)},'
-        f'"depth":{int(line.depth)!r},'
-        f'"facts":[{",".join(_text(name) for name in line.facts)}],'
-        f'"label":{_text(line.label)},'
-        f'"outcome":{_text(line.outcome)},'
-        f'"threshold":{_optional(line.threshold)}}}'
-    )
+    # Only the outcome differs between two evaluations of one compiled clause: the rest is
+    # encoded once per (item, date) and reused (it is most of a trace's cost).
+    key = (line.clause, line.depth, tuple(line.facts), line.label, line.threshold)
+    around = _CLAUSES.get(key)
+    if around is None:
+        if len(_CLAUSES) >= MAX_CACHED_CLAUSES:
+            _CLAUSES.clear()
+        around = _CLAUSES[key] = (
+            f'{{"clause":{_text(line.clause)},'
+            f'"depth":{int(line.depth)!r},'
+            f'"facts":[{",".join(_text(name) for name in line.facts)}],'
+            f'"label":{_text(line.label)},'
+            f'"outcome":',
+            f',"threshold":{_optional(line.threshold)}}}',
+        )
+    return f"{around[0]}{_text(line.outcome)}{around[1]}"
+
+
+MAX_CACHED_CLAUSES = 4096
+"""Clauses kept encoded: every labelled clause of every item on a few dates, many times over
+(the cache starts afresh when full)."""
+_CLAUSES: dict[tuple[str, int, tuple[str, ...], str, str | None], tuple[str, str]] = {}
 
 
 def _component(component: ComponentFields) -> str:

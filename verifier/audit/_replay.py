@@ -76,6 +76,8 @@ class ReplayReport:
     not_recorded: Counter[str] = field(default_factory=Counter)
     """Fact name → replayed decisions that read it though their record does not hold it."""
     skipped: Counter[SkipReason] = field(default_factory=Counter)
+    rules: Counter[str] = field(default_factory=Counter)
+    """Replayed rule version (``<item>@<version>``) → decisions replayed under it."""
 
     @property
     def changed_count(self) -> int:
@@ -83,6 +85,7 @@ class ReplayReport:
 
     def add(self, decision: ReplayedDecision) -> None:
         self.replayed += 1
+        self.rules[decision.replayed_rule] += 1
         self.not_recorded.update(decision.not_recorded)
         if not decision.changed:
             self.unchanged += 1

@@ -5,6 +5,10 @@
     query       which requests match: verifications and refusals (subject, caller, item,
                 period, decision, kind, refusal rule)
     show        one verification or refusal in full, with its place in the log
+    explain     why one decision came out as it did: its clauses, thresholds, parameters
+                and rule version, with the facts each clause read (from its trace)
+    replay      which recorded decisions of a period would change under another rule
+                version or changed dated parameters (what-if), asking no department
     report      sharing-performance figures for a period, refusals and alerts included
     retire      (PostgreSQL store) drop months before a date, each chain sealed there by a
                 signed checkpoint exported first
@@ -41,9 +45,12 @@ from verifier.audit import (
     open_witness,
 )
 from verifier.catalogue import load_catalogue
+from verifier.cli._audit_explain import explanation_json, render_explanation
+from verifier.cli._audit_replay import add_replay_arguments, run_replay
 from verifier.cli._audit_report import SharingReport
 from verifier.cli._audit_retire import add_retire_arguments, run_retire
 from verifier.cli._audit_source import (
+    Located,
     Period,
     RecordFilter,
     RequestKind,
@@ -57,6 +64,7 @@ from verifier.cli._audit_source import (
 from verifier.cli._audit_stores import (
     PUBLIC_KEY_FILE,
     AuditChain,
+    AuditSource,
     add_source_arguments,
     audit_source,
 )
@@ -131,6 +139,18 @@ def add_audit_commands(commands: Any) -> None:
     show.add_argument("request_id", metavar="REQUEST_ID")
     show.add_argument("--json", action="store_true", help="the record as JSON")
     show.set_defaults(run=run_show)
+
+    explain = _command(actions, "explain", "why one decision came out as it did")
+    explain.add_argument("request_id", metavar="REQUEST_ID")
+    explain.add_argument("--json", action="store_true", help="the trace and facts as JSON")
+    explain.set_defaults(run=run_explain)
+
+    replay = _command(
+        actions, "replay", "re-evaluate recorded decisions under other rules (what-if)"
+    )
+    add_period_arguments(replay)
+    add_replay_arguments(replay)
+    replay.set_defaults(run=_reports_log_errors(run_replay))
 
     report = _command(actions, "report", "sharing-performance figures for a period")
     add_period_arguments(report)
@@ -327,27 +347,47 @@ def _matched(total: int, refused: int) -> str:
 
 @_reports_log_errors
 def run_show(args: argparse.Namespace) -> int:
-    config = config_from(args)
-    with audit_source(args, config) as source:
-        for located in read_events(source):
-            record = located.event
-            if not isinstance(record, AuditRecord | RefusalRecord):
-                continue  # alerts and unauthenticated counts answer no request
-            if record.request_id != args.request_id:
-                continue
-            if args.json:
-                print(json_line(located, source.root))
-            elif isinstance(record, RefusalRecord):
-                print(render_refusal(located, source.root))
-            else:
-                print(render_verification(located, source.root))
-            return 0
-        print(
-            f"no verification or refusal with request id {args.request_id!r} "
-            f"in {source.description}",
-            file=sys.stderr,
-        )
-        return 1
+    with audit_source(args, config_from(args)) as source:
+        located = _requested(source, args.request_id)
+        if located is None:
+            return 1
+        if args.json:
+            print(json_line(located, source.root))
+        elif isinstance(located.event, RefusalRecord):
+            print(render_refusal(located, source.root))
+        else:
+            print(render_verification(located, source.root))
+        return 0
+
+
+@_reports_log_errors
+def run_explain(args: argparse.Namespace) -> int:
+    with audit_source(args, config_from(args)) as source:
+        located = _requested(source, args.request_id)
+        if located is None:
+            return 1
+        if isinstance(located.event, RefusalRecord):
+            print(render_refusal(located, source.root))
+            print("\nrefused by access control: no rule was evaluated, no department asked")
+        elif args.json:
+            print(mapping_json(explanation_json(located)))
+        else:
+            print(render_explanation(located))
+        return 0
+
+
+def _requested(source: AuditSource, request_id: str) -> Located | None:
+    """The verification or refusal of ``request_id`` (None, said on stderr, if none)."""
+    for located in read_events(source):
+        record = located.event
+        # Alerts and unauthenticated counts answer no request.
+        if isinstance(record, AuditRecord | RefusalRecord) and record.request_id == request_id:
+            return located
+    print(
+        f"no verification or refusal with request id {request_id!r} in {source.description}",
+        file=sys.stderr,
+    )
+    return None
 
 
 @_reports_log_errors
