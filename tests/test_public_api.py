@@ -80,3 +80,12 @@ def test_every_error_shares_one_root() -> None:
     assert all(issubclass(error, verifier.VerifierError) for error in errors)
     assert verifier.DepartmentUnavailable("x").retryable
     assert not verifier.DepartmentAnswerInvalid("x").retryable
+
+
+def test_replay_and_what_if_are_public_for_embedders() -> None:
+    """``verifier audit replay``'s library call: records in, changed decisions out."""
+    assert {
+        "DecisionTrace", "ReplayReport", "ReplayedDecision", "SkipReason", "replay",
+        "replay_decision",
+    } <= set(verifier.audit.__all__)  # fmt: skip
+    assert {"load_what_if_items", "trace_size_bound"} <= set(verifier.rules.__all__)

@@ -231,3 +231,33 @@ async def test_the_configured_store_is_the_default_source(
     out = capsys.readouterr().out
     assert code == 0
     assert "replica-a/" in out  # its place: the replica's month, the row in it
+
+
+async def test_a_role_with_insert_and_select_only_can_write_a_migrated_store(schema: str) -> None:
+    """Least privilege: the owner migrated the store and made its partitions; the service's
+    role, with INSERT and SELECT alone, writes it (and cannot change what it wrote)."""
+    await open_log(schema, "owner").aclose()  # migrations and this month's partitions
+    role = f"audit_writer_{schema.removeprefix('audit_test_')}"
+    with psycopg.connect(conninfo(), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        admin.execute(f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    try:
+        url = POSTGRES_URL.replace("postgres@", f"{role}@", 1)
+        log = PostgresAuditLog(url, KEY, replica_id="least", schema=schema, checkpoint_every=4)
+        await asyncio.gather(*(log.append(r) for r in records(6)))  # type: ignore[arg-type]
+        await log.probe()
+        await log.aclose()
+        with (
+            psycopg.connect(conninfo().replace("postgres@", f"{role}@", 1)) as writer,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            writer.execute(f"UPDATE {schema}.audit_entries SET seq = seq")
+        with PostgresAuditStore(POSTGRES_URL, schema=schema) as store:
+            result = store.verify("least", KEY.public_key())
+        assert result.ok, result.first_break
+        assert result.records == 6
+    finally:
+        with psycopg.connect(conninfo(), autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")

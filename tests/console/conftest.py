@@ -1,12 +1,13 @@
-"""The console under test: a real audit log, and ``verifier console`` serving it on a port
-the OS chose, in its own process."""
+"""The console under test: a real audit log, and the console serving it on a port the OS
+chose, by uvicorn in a thread of the test process (coverage sees it; the command itself is
+started in its own process by the tests of development mode and of the PostgreSQL store)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from console_support import ConsoleLog, start_console, stop_console, write_console_log
+from console_support import ConsoleLog, console_in_thread, write_console_log
 
 from adapters.demo_city import DemoCityManifest
 
@@ -20,8 +21,5 @@ def console_log(
 
 @pytest.fixture(scope="package")
 def console_url(console_log: ConsoleLog) -> Iterator[str]:
-    process, url = start_console(console_log.config_file)
-    try:
+    with console_in_thread(console_log.config_file) as url:
         yield url
-    finally:
-        stop_console(process)

@@ -5,11 +5,14 @@ day by the engine's clock, with refusals (no legal basis) and a high-risk alert.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 import yaml
 from support import SCHOOL_PLACE_ACCESS, TEST_PSEUDONYM_KEY
 
@@ -25,7 +29,8 @@ from adapters.demo_city import DemoCityManifest
 from verifier.audit import AuditRecord, Pseudonymiser, RefusalRecord
 from verifier.cli._audit_source import read_events
 from verifier.cli._audit_stores import file_source
-from verifier.console import hash_password
+from verifier.cli._console import _bind
+from verifier.console import create_app, hash_password
 
 AUDITOR = "auditor-li"
 AUDITOR_PASSWORD = "correct horse battery staple"
@@ -157,3 +162,27 @@ def stop_console(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
+
+
+@contextlib.contextmanager
+def console_in_thread(config_file: Path) -> Iterator[str]:
+    """The console app on a real port, served by uvicorn in a thread of this process (so
+    coverage sees it); ``start_console`` runs the command itself, in its own process."""
+    config = verifier.load_config(config_file)
+    _, bound = _bind("127.0.0.1:0", None)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [bound]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "the console stopped before it started"
+        assert time.monotonic() < deadline, "the console did not start in time"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{bound.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        bound.close()

@@ -21,12 +21,15 @@ from pathlib import Path
 
 import pytest
 from console_support import AUDITOR, AUDITOR_PASSWORD, FAILURES_PER_ACCOUNT, ConsoleLog
-from support import service_unavailable
+from support import service_unavailable, services_required
 
 from verifier.console._security import CONTENT_SECURITY_POLICY
 from verifier.model import mask_identifier
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+if services_required():  # CI: a missing Playwright is an error, never a skip
+    import playwright.sync_api as playwright_sync
+else:
+    playwright_sync = pytest.importorskip("playwright.sync_api")
 Browser = playwright_sync.Browser
 Page = playwright_sync.Page
 expect = playwright_sync.expect
@@ -120,6 +123,13 @@ def test_a_trace_shows_facts_calls_and_documents(
         expect(page.locator("#facts")).to_contain_text(fact.name)
     expect(page.locator("#calls tbody tr")).to_have_count(len(result.department_calls))
     expect(page.locator("#summary")).to_contain_text(result.request_id)
+    # Why: the rule's labelled clauses as the decision trace kept them, with their outcomes.
+    expect(page.locator("#rule-version")).to_have_text(f"school_place@{result.item_version}")
+    clauses = page.locator("#clause-tree li")
+    expect(clauses).to_have_count(len(result.decision.explanation))
+    for index, clause in enumerate(result.decision.explanation):
+        expect(clauses.nth(index)).to_contain_text(clause.label)
+        expect(clauses.nth(index).locator(".truth")).to_have_text(str(clause.outcome))
     if any(f.known for f in result.facts):
         expect(page.locator("#documents li").first).to_be_visible()
     shot(page, "trace")
@@ -216,8 +226,9 @@ def test_a_refused_sign_in_then_the_rate_limit(page: Page, console_url: str) -> 
     shot(page, "sign-in-refused")
 
 
-def test_no_canary_and_no_full_id_on_any_page(console_log: ConsoleLog) -> None:
-    """Runs last in this module: every page the tests above loaded."""
+def test_no_canary_and_no_full_id_on_any_page(browser: Browser, console_log: ConsoleLog) -> None:
+    """Runs last in this module: every page the tests above loaded (skipped with them when
+    there is no browser)."""
     assert len(PAGES_SEEN) >= 15, [url for url, _ in PAGES_SEEN]
     for url, html in PAGES_SEEN:
         leaked = [canary for canary in console_log.canaries if canary in html]

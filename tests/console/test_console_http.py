@@ -4,14 +4,18 @@ in its own process on a real port."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
 
 import httpx
+import itsdangerous
 import pytest
 import yaml
 from console_support import (
@@ -268,3 +272,32 @@ def test_no_canary_and_no_full_id_on_any_page_of_the_log(
         assert not leaked, f"{len(leaked)} canaries on {where}, e.g. {leaked[0]!r}"
         ids = [subject for subject in console_log.subject_ids if subject in html]
         assert not ids, f"a full ID number on {where}"
+
+
+def _session_cookie(secret: str, session: dict[str, object]) -> str:
+    """A session cookie as the console signs one (Starlette's SessionMiddleware)."""
+    data = base64.b64encode(json.dumps(session).encode("utf-8"))
+    return itsdangerous.TimestampSigner(secret).sign(data).decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("case", "session"),
+    [
+        ("expired", {"account": AUDITOR, "since": time.time() - 31 * 60, "csrf": "x"}),
+        ("removed account", {"account": "auditor-gone", "since": time.time(), "csrf": "x"}),
+        ("no sign-in time", {"account": AUDITOR, "csrf": "x"}),
+    ],
+)
+def test_a_session_past_its_time_or_for_no_account_is_signed_out(
+    client: Browserless, console_log: ConsoleLog, case: str, session: dict[str, object]
+) -> None:
+    secret = console_log.config.console.session_secret
+    assert secret is not None
+    client.cookies["verifier_console"] = _session_cookie(secret.get_secret_value(), session)
+    assert client.request("GET", "/search").status_code == 303, case
+    fresh = dict(session, account=AUDITOR, since=time.time())
+    client.cookies["verifier_console"] = _session_cookie(secret.get_secret_value(), fresh)
+    assert client.request("GET", "/search").status_code == 200  # the same secret, in time
+    forged = _session_cookie("another secret of the same length as....", fresh)
+    client.cookies["verifier_console"] = forged
+    assert client.request("GET", "/search").status_code == 303

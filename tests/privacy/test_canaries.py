@@ -102,6 +102,8 @@ async def test_no_canary_in_results_errors_logs_or_audit(
     audit = audit_text(audit_dir)
     records = [entry for entry in read_audit_entries(audit_dir) if entry.type == "record"]
     assert len(records) == len(applications(demo_city))
+    # Every record carries its decision trace, so the scans below cover the traces too.
+    assert all(entry.body["trace"]["clauses"] for entry in records)
     assert_clean("\n".join(outputs), demo_city.canaries, "results and errors")
     assert_clean(caplog.text, demo_city.canaries, "log lines")
     assert_clean(audit, demo_city.canaries, "the audit log")

@@ -32,11 +32,19 @@ from verifier.audit._record import (
     AuditedSubject,
     AuditEvent,
     AuditRecord,
+    DecisionTrace,
     RefusalRecord,
     UnauthenticatedRecord,
     audit_record_for,
     cancelled_record_for,
     refusal_record_for,
+)
+from verifier.audit._replay import (
+    ReplayedDecision,
+    ReplayReport,
+    SkipReason,
+    replay,
+    replay_decision,
 )
 from verifier.audit._sink import AuditSink
 from verifier.audit._verify import ChainBreak, ChainVerification, verify_audit_log
@@ -81,6 +89,7 @@ __all__ = [
     "ChainBreak",
     "ChainVerification",
     "ChainedAuditLog",
+    "DecisionTrace",
     "EncodedRecord",
     "FileWitness",
     "HighRiskMonitor",
@@ -89,7 +98,10 @@ __all__ = [
     "Pseudonymiser",
     "RedisWitness",
     "RefusalRecord",
+    "ReplayReport",
+    "ReplayedDecision",
     "SignedCheckpoint",
+    "SkipReason",
     "SqlWitness",
     "UnauthenticatedRecord",
     "Witness",
@@ -106,5 +118,7 @@ __all__ = [
     "public_key_id",
     "read_audit_entries",
     "refusal_record_for",
+    "replay",
+    "replay_decision",
     "verify_audit_log",
 ]

@@ -66,11 +66,43 @@ class CallFields(Protocol):
     def attempts(self) -> int: ...
 
 
+class ClauseFields(Protocol):
+    @property
+    def clause(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def facts(self) -> Sequence[str]: ...
+    @property
+    def threshold(self) -> str | None: ...
+    @property
+    def depth(self) -> int: ...
+
+
+class ComponentFields(Protocol):
+    @property
+    def component(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def points(self) -> float | None: ...
+    @property
+    def facts(self) -> Sequence[str]: ...
+    @property
+    def basis(self) -> str | None: ...
+
+
 class DecisionFields(Protocol):
     @property
     def outcome(self) -> str: ...
     @property
     def score(self) -> float | None: ...
+    @property
+    def explanation(self) -> Sequence[ClauseFields]: ...
+    @property
+    def score_components(self) -> Sequence[ComponentFields]: ...
 
 
 class ResultFields(Protocol):
@@ -106,6 +138,8 @@ class ApplicationFields(Protocol):
 
     @property
     def subjects(self) -> Sequence[SubjectFields]: ...
+    @property
+    def parameters(self) -> Mapping[str, str | int | bool]: ...
     @property
     def operator(self) -> str | None: ...
     @property
@@ -145,6 +179,7 @@ def encode_verification(
     pseudonymiser: Pseudonymiser,
     time: datetime,
     trace_id: str | None = None,
+    thresholds: Mapping[str, bool | int | float | str] | None = None,
 ) -> EncodedRecord:
     """The record ``audit_record_for`` would build from the same arguments, encoded."""
     encoded_calls = [(call.department, _EncodedCall(call)) for call in result.department_calls]
@@ -179,6 +214,7 @@ def encode_verification(
         f'"service_item":{_text(result.service_item)},'
         f'"subjects":[{subjects}],'
         f'"time":{_text(to_jsonable_python(time))},'
+        f'"trace":{_trace(result, application, thresholds or {})},'
         f'"trace_id":{_optional(trace_id)}}}'
     )
     return EncodedRecord(
@@ -221,6 +257,60 @@ def _fact(fact: FactFields, catalogue: Catalogue, calls: Mapping[str, _EncodedCa
         f'"status":{_text(fact.status)},'
         f'"value":{_value(fact.value)}}}'
     )
+
+
+def _trace(
+    result: ResultFields,
+    application: ApplicationFields,
+    thresholds: Mapping[str, bool | int | float | str],
+) -> str:
+    """``DecisionTrace`` as ``canonical_json`` writes it."""
+    decision = result.decision
+    clauses = ",".join(_clause(line) for line in decision.explanation)
+    components = ",".join(_component(c) for c in decision.score_components)
+    rule_version = f"{result.service_item}@{result.item_version}"
+    return (
+        f'{{"clauses":[{clauses}],'
+        f'"parameters":{_scalars(application.parameters)},'
+        f'"rule_version":{_text(rule_version)},'
+        f'"score_components":[{components}],'
+        f'"thresholds":{_scalars(thresholds)}}}'
+    )
+
+
+def _clause(line: ClauseFields) -> str:
+    return (
+        f'{{"clause":{_text(line.clause)},'
+        f'"depth":{int(line.depth)!r},'
+        f'"facts":[{",".join(_text(name) for name in line.facts)}],'
+        f'"label":{_text(line.label)},'
+        f'"outcome":{_text(line.outcome)},'
+        f'"threshold":{_optional(line.threshold)}}}'
+    )
+
+
+def _component(component: ComponentFields) -> str:
+    points = component.points
+    return (
+        f'{{"basis":{_optional(component.basis)},'
+        f'"component":{_text(component.component)},'
+        f'"facts":[{",".join(_text(name) for name in component.facts)}],'
+        f'"label":{_text(component.label)},'
+        f'"points":{"null" if points is None else _float(points)}}}'
+    )
+
+
+def _scalars(values: Mapping[str, bool | int | float | str]) -> str:
+    """A mapping of names to flags, numbers or text, keys sorted as ``canonical_json``."""
+    return "{" + ",".join(f"{_text(key)}:{_scalar(values[key])}" for key in sorted(values)) + "}"
+
+
+def _scalar(value: bool | int | float | str) -> str:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, float):
+        return _float(value)
+    return _value(value)
 
 
 _text = encode_basestring

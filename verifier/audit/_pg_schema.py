@@ -91,8 +91,19 @@ def checked_schema(name: str) -> str:
 
 
 def migrate(connection: psycopg.Connection[Any], schema: str) -> int:
-    """Apply the missing migrations (under the schema's advisory lock); the version now."""
+    """Apply the missing migrations (under the schema's advisory lock); the version now.
+
+    A schema already at this version is only read: a role without DDL rights (``INSERT``
+    and ``SELECT`` only) can write a store its owner migrated."""
     name = sql.Identifier(schema)
+    newest = MIGRATIONS[-1][0]
+    found = connection.execute("SELECT to_regclass(%s)", (f"{schema}.schema_version",)).fetchone()
+    if found != (None,):
+        row = connection.execute(
+            sql.SQL("SELECT coalesce(max(version), 0) FROM {}.schema_version").format(name)
+        ).fetchone()
+        if row is not None and int(row[0]) == newest:
+            return newest
     key = advisory_key(schema, "migrate")
     with connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
@@ -107,7 +118,6 @@ def migrate(connection: psycopg.Connection[Any], schema: str) -> int:
             sql.SQL("SELECT coalesce(max(version), 0) FROM {}.schema_version").format(name)
         ).fetchone()
         current = int(row[0]) if row else 0
-        newest = MIGRATIONS[-1][0]
         if current > newest:
             raise ConfigurationError(
                 f"audit store schema {schema} is at version {current}, newer than this "

@@ -36,7 +36,9 @@ from verifier.audit import (
     RefusalRecord,
     UnauthenticatedRecord,
 )
-from verifier.cli._audit_stores import AuditSource
+from verifier.cli._audit_stores import PUBLIC_KEY_FILE as PUBLIC_KEY_FILE
+from verifier.cli._audit_stores import AuditSource, file_source
+from verifier.cli._audit_stores import chains_in as chains_in
 from verifier.config import VerifierConfig, pseudonymiser_for
 from verifier.model import DecisionOutcome, parse_credit_code, parse_resident_id
 
@@ -172,9 +174,11 @@ class Located:
         return f"{shown}:{self.entry.line}"
 
 
-def read_events(source: AuditSource) -> Iterator[Located]:
+def read_events(source: AuditSource | Path) -> Iterator[Located]:
     """Every record entry of the trail (checkpoints and recovery markers skipped), parsed:
-    chain by chain where workers or replicas wrote one each."""
+    chain by chain where workers or replicas wrote one each. A directory is its files'."""
+    if isinstance(source, Path):
+        source = file_source(source)
     for entry in (entry for chain in source.chains for entry in chain.entries()):
         if entry.type != "record":
             continue
@@ -240,7 +244,7 @@ class LocatedRequest:
 
 
 def requests(
-    source: AuditSource, criteria: RecordFilter, keys: Counter[str] | None = None
+    source: AuditSource | Path, criteria: RecordFilter, keys: Counter[str] | None = None
 ) -> Iterator[LocatedRequest]:
     """The verifications and refusals that match, in log order (alerts are not requests).
 

@@ -132,11 +132,17 @@ def _replica_chain(store: PostgresAuditStore, replica: str, key_file: Path) -> A
     return AuditChain(name, key_file, partial(store.entries, replica), verify)
 
 
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
+def add_directory_argument(
+    parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup,
+) -> None:
+    parser.add_argument(
         "--audit-dir", help="the audit log directory, e.g. a copy (default: from configuration)"
     )
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    add_directory_argument(source)
     source.add_argument(
         "--audit-url", metavar="URL",
         help="a PostgreSQL audit store, postgresql+psycopg://… (default: audit.url)",

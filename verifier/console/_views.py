@@ -65,16 +65,11 @@ def documents_of(record: Request, catalogue: Catalogue) -> list[str]:
     return documents_spared(record, catalogue) if isinstance(record, AuditRecord) else []
 
 
-def clause_tree(record: Request) -> Mapping[str, Any] | None:
-    """The decision's clause tree, if the record keeps one (decision traces, issue 15
-    part 1); None for records that do not."""
-    tree = getattr(record, "trace", None)
-    if tree is None:
-        return None
-    dumped: Mapping[str, Any] = (
-        tree.model_dump(mode="json") if hasattr(tree, "model_dump") else tree
-    )
-    return dumped
+def clause_tree(record: Request) -> Any:
+    """The record's decision trace (rule version, parameters, thresholds, labelled clauses
+    with their outcomes), or None: a refusal, a cancelled verification, or a record written
+    before traces were kept."""
+    return getattr(record, "trace", None)
 
 
 def yes_no(value: bool, language: Language) -> str:

@@ -295,7 +295,9 @@ class BulkRun:
         verifier = self._verifier
         records = await asyncio.gather(
             *(
-                verifier._audit(result, entry.started.application, self._caller, None)
+                verifier._audit(
+                    result, entry.compiled, entry.started.application, self._caller, None
+                )
                 for result, entry in zip(results, prepared, strict=True)
             )
         )

@@ -372,7 +372,9 @@ class Verifier:
         result = self._result(
             started.request_id, compiled, application, facts, fetched.calls, begun
         )
-        audited = await self._audit(result, application, started.caller, current_trace_id())
+        audited = await self._audit(
+            result, compiled, application, started.caller, current_trace_id()
+        )
         await self._stages.audited(
             AuditedInput(audited.caller_system, audited.subject_pseudonyms, audited.time, False)
         )
@@ -489,6 +491,7 @@ class Verifier:
     async def _audit(
         self,
         result: PlainResult,
+        compiled: CompiledItem,
         application: Application,
         caller: CallerIdentity,
         trace_id: str | None,
@@ -502,6 +505,7 @@ class Verifier:
             self._pseudonymiser,
             self._clock(),
             trace_id=trace_id,
+            thresholds=compiled.rule.thresholds,
         )
         await self._trail.append_encoded(record)
         return record

@@ -194,7 +194,7 @@ async def create_server(
     else it is plaintext.
     """
     server = grpc.aio.server(
-        options=[("grpc.max_receive_message_length", options.max_message_bytes)],
+        options=_channel_options(options),
         maximum_concurrent_rpcs=options.max_concurrent_rpcs,
     )
     try:
@@ -234,6 +234,19 @@ async def create_server(
     )
     _health_of[server] = health
     return server, port
+
+
+def _channel_options(options: ServerOptions) -> list[tuple[str, int]]:
+    channel = [("grpc.max_receive_message_length", options.max_message_bytes)]
+    if options.max_connection_age_seconds is not None:
+        channel += [
+            ("grpc.max_connection_age_ms", round(options.max_connection_age_seconds * 1000)),
+            (
+                "grpc.max_connection_age_grace_ms",
+                round(options.max_connection_age_grace_seconds * 1000),
+            ),
+        ]
+    return channel
 
 
 async def mark_serving(server: grpc.aio.Server) -> None:
