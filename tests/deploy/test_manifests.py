@@ -167,7 +167,7 @@ def test_the_configmap_is_a_configuration_verifier_loads(pod_config: VerifierCon
     assert config.telemetry.prometheus_port == 9464
     assert set(config.departments) == {
         "household", "social_insurance", "housing", "tax", "vehicle_registration",
-        "market_regulation", "civil_affairs",
+        "market_regulation", "civil_affairs", "courts",
     }  # fmt: skip
     for department in config.departments:
         assert config.department_url(department).startswith("postgresql+psycopg://")
