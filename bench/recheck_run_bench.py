@@ -42,15 +42,20 @@ TIME = "/usr/bin/time"
 PEAK = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
 
 
-def loop_rate(data_dir: Path, caseload: Path, item_id: str, sample: int) -> float:
-    """Applications per second of one ``verify`` after another over the first rows."""
+def loop_rate(data_dir: Path, caseload: Path, item_id: str, sample: int, audit: Path) -> float:
+    """Applications per second of one ``verify`` after another over the first rows, audited
+    into ``audit`` (its own log: one writer per log, and a run may hold the city's)."""
     code = f"""
 import asyncio, csv, itertools, json, time
 import verifier
 from verifier.cli._recheck_rows import application_of
 
 async def main():
-    config = verifier.load_config(data_dir={str(data_dir)!r}, cache={{"enabled": False}})
+    config = verifier.load_config(
+        data_dir={str(data_dir)!r},
+        audit={{"directory": {str(audit)!r}}},
+        cache={{"enabled": False}},
+    )
     async with verifier.build_verifier(config) as engine:
         item = engine.items.get({item_id!r})
         with open({str(caseload)!r}, encoding="utf-8", newline="") as handle:
@@ -153,7 +158,8 @@ def main() -> None:
         peak_mib = max(run[1] for run in runs) / 1024
         print(f"every input row exactly once in the output; decisions {decisions}")
         print(f"last progress line of the run: {_last_progress(log)}")
-        baseline = loop_rate(data_dir, source, args.item, min(args.sample, rows))
+        sample = min(args.sample, rows)
+        baseline = loop_rate(data_dir, source, args.item, sample, scratch / "audit-loop")
     rate = rows / seconds
     print(f"\n{'':28} {'seconds':>9} {'apps/s':>9} {'peak MiB':>9}")
     print(f"{'verify loop (first rows)':28} {'':>9} {baseline:9.0f}")
