@@ -32,3 +32,9 @@ async def test_the_demo_rechecks_a_caseload_and_shows_its_summary(
         written = list(csv.DictReader(handle))
     assert len(written) == rows
     assert sum(row["decision"] == "NOT_ELIGIBLE" for row in written) == no_longer
+    # What the demo prints and the results it leaves name cases, never people.
+    results = (tmp_path / "city" / "recheck" / "results.csv").read_text(encoding="utf-8")
+    with (tmp_path / "city" / "recheck" / "caseload.csv").open(encoding="utf-8") as handle:
+        people = {row["subject_recipient"] for row in csv.DictReader(handle)}
+    assert people
+    assert not [person for person in people if person in shown or person in results]
