@@ -48,6 +48,7 @@ EXPECTED_BENCHMARKS = {
     "import_bench.py",
     "load_bench.py",
     "recheck_bench.py",
+    "recheck_run_bench.py",
     "resilience_bench.py",
     "telemetry_bench.py",
     "verify_bench.py",

@@ -241,19 +241,27 @@ def _fact(fact: FactFields, catalogue: Catalogue, calls: Mapping[str, _EncodedCa
     provenance = fact.provenance
     call = calls[provenance.department]
     definition = catalogue.facts[fact.fact]
-    roles = ",".join(_text(role) for role in dict.fromkeys(fact.subjects.values()))
+    # What the fact's use and its catalogue entry fix is encoded once per distinct use
+    # (a caseload repeats the same few dozen): keyed by the values themselves, so a
+    # different catalogue or department can never be given another's text.
+    key = (
+        fact.name,
+        fact.fact,
+        call.department,
+        tuple(fact.subjects.values()),
+        definition.replaces_document,
+        definition.sharing,
+    )
+    fixed = _FIXED_PARTS.get(key)
+    if fixed is None:
+        fixed = _fixed_parts(key)
+    department_and_fact, name, document_to_sharing = fixed
     return (
         f'{{"attempts":{call.attempts},'
-        f'"cached":{_bool(provenance.cached)},'
-        f'"department":{call.department},'
-        f'"fact":{_text(fact.fact)},'
-        f'"latency_ms":{call.latency_ms},'
-        f'"name":{_text(fact.name)},'
-        f'"reason":{_optional(fact.reason)},'
-        f'"replaces_document":{_optional(definition.replaces_document)},'
-        f'"roles":[{roles}],'
-        f'"sharing":{_text(definition.sharing)},'
-        f'"stale":{_bool(provenance.stale)},'
+        f'"cached":{_bool(provenance.cached)}'
+        f"{department_and_fact}{call.latency_ms}"
+        f"{name}{_optional(fact.reason)}"
+        f"{document_to_sharing}{_bool(provenance.stale)},"
         f'"status":{_text(fact.status)},'
         f'"value":{_value(fact.value)}}}'
     )
@@ -325,6 +333,27 @@ def _scalar(value: bool | int | float | str) -> str:
     if isinstance(value, float):
         return _float(value)
     return _value(value)
+
+
+_FixedKey = tuple[str, str, str, tuple[str, ...], str | None, str]
+_FIXED_PARTS: dict[_FixedKey, tuple[str, str, str]] = {}
+MAX_FIXED_PARTS = 4096
+"""Distinct fact uses whose fixed text is kept: far more than the items define."""
+
+
+def _fixed_parts(key: _FixedKey) -> tuple[str, str, str]:
+    name, fact, department, subject_roles, document, sharing = key
+    roles = ",".join(_text(role) for role in dict.fromkeys(subject_roles))
+    parts = (
+        f',"department":{department},"fact":{_text(fact)},"latency_ms":',
+        f',"name":{_text(name)},"reason":',
+        f',"replaces_document":{_optional(document)},"roles":[{roles}],'
+        f'"sharing":{_text(sharing)},"stale":',
+    )
+    if len(_FIXED_PARTS) >= MAX_FIXED_PARTS:
+        _FIXED_PARTS.clear()
+    _FIXED_PARTS[key] = parts
+    return parts
 
 
 _text = encode_basestring

@@ -28,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     _local.add_config_arguments(demo_city)
     demo_city.add_argument("--people", type=whole_number(1), default=10_000)
     demo_city.add_argument("--seed", type=whole_number(0), default=20260831)
+    demo_city.add_argument(
+        "--caseload-rows",
+        type=whole_number(1),
+        help="each re-check caseload exactly this many rows (cases repeated if need be)",
+    )
     demo_city.add_argument("--force", action="store_true", help="regenerate if present")
     demo_city.set_defaults(run=_local.run_demo_city)
 

@@ -299,10 +299,13 @@ def ensure_demo_city(
     seed: int | None = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    caseload_rows: int | None = None,
 ) -> bool:
     """Generate the demo city into ``data_dir`` unless it is already there; True if generated.
 
-    The generator is found through the ``verifier.demo_data`` entry point, as adapters are.
+    ``caseload_rows``: each re-check caseload exactly that many rows, whatever the city's
+    size (cut, or its cases repeated with new case numbers). The generator is found through
+    the ``verifier.demo_data`` entry point, as adapters are.
     """
     if (data_dir / "samples.json").exists() and not force:
         return False
@@ -310,6 +313,8 @@ def ensure_demo_city(
     options: dict[str, Any] = {"people": people, "progress": progress}
     if seed is not None:
         options["seed"] = seed
+    if caseload_rows is not None:
+        options["caseload_rows"] = caseload_rows
     generate(data_dir, **options)
     return True
 
