@@ -208,6 +208,19 @@ class ChainedAuditLog(AuditSink):
             raise self._refused(exc, 0) from None
         self._recovered()
 
+    async def seal(self) -> None:
+        """Write what is pending, then end the log with a shutdown checkpoint and stay open
+        (``ChainWriter.seal``): the log verifies as closed until the next record."""
+        if self._closed:
+            raise AuditUnavailable("the audit log is closed")
+        if self._drainer is not None:
+            await self._drainer
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._writer.seal)
+        except Exception as exc:
+            raise self._refused(exc, 0) from None
+
     def _refused(self, exc: Exception, records: int = 1) -> AuditUnavailable:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         if not self._failing:
