@@ -35,7 +35,7 @@ from pathlib import Path
 from _common import CALLER, demo_city, parse_args, parser, print_ratio
 
 import verifier
-from verifier.cli._recheck_rows import Rejected, application_of
+from verifier.caseload import Rejected, application_of
 from verifier.engine import Verifier
 from verifier.engine._bulk import DEFAULT_BATCH_SIZE
 from verifier.model import Application

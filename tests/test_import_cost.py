@@ -28,6 +28,9 @@ EDGES = (
     "opentelemetry.sdk",  # set up only when telemetry exports (the default is ``none``)
     "aiohttp",
     "adapters.simulator",
+    "verifier.spark",
+    "pyspark",
+    "pandas",
 )
 """What neither ``import verifier`` nor an embedded verification needs."""
 

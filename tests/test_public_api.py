@@ -6,8 +6,10 @@ import verifier
 import verifier.access
 import verifier.adapter
 import verifier.audit
+import verifier.caseload
 import verifier.catalogue
 import verifier.rules
+import verifier.spark
 
 EXPECTED = [
     "AccessDenied", "Application", "ApplicationSubject", "AuditUnavailable", "BulkOutcome",
@@ -27,14 +29,29 @@ def test_top_level_exports_are_pinned() -> None:
     assert verifier.__all__ == EXPECTED
 
 
+CASELOAD = [
+    "DECISION_ORDER", "LIST_COLUMNS", "REJECT_COLUMNS", "RESULT_COLUMNS", "Rejected",
+    "application_of", "outcome_row", "rejected_for", "result_row", "subject_columns",
+    "text_cells",
+]  # fmt: skip
+SPARK = ["OUTPUT_COLUMNS", "recheck_dataframe", "result_schema", "split_results"]
+
+
+def test_caseload_and_spark_exports_are_pinned() -> None:
+    assert verifier.caseload.__all__ == CASELOAD
+    assert verifier.spark.__all__ == SPARK
+
+
 def test_every_package_all_is_sorted_and_importable() -> None:
     packages = (
         verifier,
         verifier.access,
         verifier.adapter,
         verifier.audit,
+        verifier.caseload,
         verifier.catalogue,
         verifier.rules,
+        verifier.spark,
     )
     for package in packages:
         assert package.__all__ == sorted(package.__all__), package.__name__

@@ -38,6 +38,7 @@ from verifier.audit import (
     read_audit_entries,
 )
 from verifier.config import VerifierConfig, pseudonymiser_for
+from verifier.config._worker_chains import WORKER_DIRECTORY_PREFIX
 from verifier.model import DecisionOutcome, parse_credit_code, parse_resident_id
 
 PUBLIC_KEY_FILE = "signing-key.pub.pem"
@@ -167,13 +168,14 @@ class Located:
         return f"{shown}:{self.entry.line}"
 
 
-WORKER_CHAIN_PREFIX = "worker-"
-"""``verifier serve --workers N`` writes one chain per worker: ``<audit dir>/worker-<k>``."""
+WORKER_CHAIN_PREFIX = WORKER_DIRECTORY_PREFIX
+"""``verifier serve --workers N`` and ``verifier.spark`` write one chain per worker process:
+``<audit dir>/worker-<k>`` (``verifier.config._worker_chains``)."""
 
 
 def chains_in(directory: Path) -> list[Path]:
-    """The audit chains ``directory`` holds: its own log, and one per worker of ``verifier
-    serve --workers`` (``worker-1``, ``worker-2`` …, in that order)."""
+    """The audit chains ``directory`` holds: its own log, and one per worker process of
+    ``verifier serve --workers`` or a Spark job (``worker-1``, ``worker-2`` …, in that order)."""
     workers = [
         path
         for path in directory.glob(f"{WORKER_CHAIN_PREFIX}*")
