@@ -25,13 +25,12 @@ import csv
 import itertools
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from _common import demo_city, parse_args, parser, print_ratio
+from _common import demo_city, measured_in_child, parse_args, parser, print_ratio
 
 import verifier
 from verifier.caseload import Rejected, application_of, outcome_row
@@ -113,12 +112,7 @@ def spark_run(config: Path, caseload: Path, partitions: int) -> dict[str, float]
 
 
 def measured(row: str, args: list[str]) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, __file__, *args, "--row", row],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return measured_in_child(__file__, row, args)
 
 
 def child(args: argparse.Namespace) -> None:
