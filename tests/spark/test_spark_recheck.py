@@ -239,3 +239,19 @@ def test_the_executors_audit_chains_verify(runs: dict[str, Any]) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count(": INTACT") == len({row["audit_chain"] for row in runs["output"]})
+
+
+def test_the_driver_refuses_an_unknown_item_or_no_configuration(
+    demo_city: DemoCityManifest, tmp_path: Path
+) -> None:
+    """Checked on the driver before any task: no Spark needed to see it."""
+    from verifier import ConfigurationError, UnknownServiceItem
+    from verifier.spark import recheck_dataframe
+
+    config = config_file(demo_city, tmp_path, "audit")
+    with pytest.raises(UnknownServiceItem):
+        recheck_dataframe(None, item="no_such_item", config_path=str(config))  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="config_path or config"):
+        recheck_dataframe(None, item=ITEM)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="spark-submit --files"):
+        recheck_dataframe(None, item=ITEM, config_path=str(tmp_path / "missing.yaml"))  # type: ignore[arg-type]

@@ -149,8 +149,10 @@ class RecheckBatches:
 
 
 def _parsed(row: dict[str, Any], item: ServiceItem) -> tuple[int, Application | Rejected]:
-    number = int(row.pop(ROW))
-    return number, application_of(number, row, item)
+    number = row.pop(ROW)
+    if number is None:  # a ``row`` column of the caller's that is not a whole number
+        return 0, Rejected(0, (ROW,), "not a whole number")
+    return int(number), application_of(int(number), row, item)
 
 
 def _output_row(row: dict[str, Any] | Rejected, where: dict[str, str]) -> dict[str, Any]:
