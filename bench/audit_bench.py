@@ -120,6 +120,7 @@ async def engine_records(data_dir: Path, scratch: Path) -> EngineRecords:
                     "pseudonymiser": engine.pseudonymiser,
                     "time": record.time,
                     "trace_id": record.trace_id,
+                    "thresholds": record.trace.thresholds if record.trace else None,
                 }
             )
     return EngineRecords(capture.records, verifications)

@@ -39,8 +39,10 @@ from _common import (
 
 import verifier
 from verifier.engine import Verifier, plan_departments
-from verifier.engine._telemetry import DepartmentFinished, EngineTelemetry, VerificationStarted
-from verifier.model import Application, CallerIdentity, CallOutcome, DepartmentCall
+from verifier.engine._fanout import DepartmentOutcome
+from verifier.engine._interceptors import VerifyInput
+from verifier.engine._telemetry import EngineTelemetry
+from verifier.model import Application, CallerIdentity, CallOutcome
 from verifier.telemetry import TelemetryHandle, configure_telemetry
 
 MODES = ("none", "console", "jsonl")
@@ -91,22 +93,15 @@ def instrumentation_only(engine: Verifier, application: Application, count: int)
     item = engine.items.get(application.service_item)
     reference = application.reference_date or date.today()
     plans = plan_departments(item.bind(application, engine.catalogue, reference), reference)
-    calls = [
-        DepartmentCall(
-            department=plan.department, outcome=CallOutcome.OK, duration_ms=1.0, facts=()
-        )
-        for plan in plans
-    ]
-    started_input = VerificationStarted("request", CallerIdentity(system="bench"), application)
+    outcomes = [DepartmentOutcome(plan, CallOutcome.OK, 1.0, facts=()) for plan in plans]
+    started_input = VerifyInput("request", CallerIdentity(system="bench"), application, item, None)
     timings = []
     for _ in range(count):
         started = time.perf_counter()
-        with telemetry.verification(started_input) as span:
-            span.item_resolved(item.id, item.version)
-            for plan, call in zip(plans, calls, strict=True):
+        with telemetry.verification(started_input):
+            for plan, outcome in zip(plans, outcomes, strict=True):
                 department_span = telemetry.department_span(plan)
-                finished = DepartmentFinished(department_span, call, (), None, time.time_ns())
-                telemetry.department_finished(finished)
+                telemetry.department_finished(department_span, outcome)
         timings.append((time.perf_counter() - started) * 1e6)
     return timings
 

@@ -25,8 +25,13 @@ DEPARTMENTS = (
     "vehicle_registration",
     "market_regulation",
     "civil_affairs",
+    "courts",
 )
 """Every department of the demo city and the packaged catalogue."""
+
+SAMPLED_DEPARTMENTS = tuple(d for d in DEPARTMENTS if d != "courts")
+"""The departments the demo city's samples ask: no item uses the courts' facts yet (their
+rows are checked in tests/departments/test_courts.py)."""
 
 SMALL_CITY_PEOPLE = 2_000
 """People in the demo city generated once per test session (``demo_city``)."""

@@ -4,9 +4,10 @@ as its own process, as a person would run it.
 A benchmark passes when it exits 0 and prints at least one ``ratio … (against …, same
 run)`` line: a number against a baseline it measured itself (absolute times on a shared
 machine mean little). A new benchmark is picked up by its name. What a benchmark needs from
-the machine is checked first: ``h2load`` (load_bench's native client, installed by .ci/run)
-and Redis (cache_bench) are skipped with the reason when missing, and fail the run under
-``VERIFIER_REQUIRE_SERVICES=1`` (CI), like the other service-backed tests.
+the machine is checked first: ``h2load`` (load_bench's native client, installed by .ci/run),
+Redis (cache_bench) and PostgreSQL (audit_store_bench) are skipped with the reason when
+missing, and fail the run under ``VERIFIER_REQUIRE_SERVICES=1`` (CI), like the other
+service-backed tests.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import REDIS_URL, java_missing, reachable_redis, service_unavailable
+from support import (
+    POSTGRES_URL,
+    REDIS_URL,
+    java_missing,
+    reachable_postgres,
+    reachable_redis,
+    service_unavailable,
+)
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 BENCHMARKS = sorted(BENCH.glob("*_bench.py"))
@@ -36,12 +44,14 @@ EXPECTED_BENCHMARKS = {
     "access_bench.py",
     "adapters_bench.py",
     "audit_bench.py",
+    "audit_store_bench.py",
     "cache_bench.py",
     "fanout_bench.py",
     "http_adapter_bench.py",
     "import_bench.py",
     "load_bench.py",
     "recheck_bench.py",
+    "recheck_run_bench.py",
     "resilience_bench.py",
     "spark_bench.py",
     "telemetry_bench.py",
@@ -66,6 +76,9 @@ def machine_arguments(name: str) -> list[str]:
     if name == "cache_bench.py":
         reachable_redis().close()
         return ["--redis-url", REDIS_URL]
+    if name == "audit_store_bench.py":
+        reachable_postgres().dispose()
+        return ["--postgres-url", POSTGRES_URL]
     return []
 
 

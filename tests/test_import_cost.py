@@ -26,8 +26,13 @@ EDGES = (
     "verifier.cli",
     "opentelemetry.exporter",
     "opentelemetry.sdk",  # set up only when telemetry exports (the default is ``none``)
+    "prometheus_client",  # the metrics endpoint, only with telemetry.prometheus_port
     "aiohttp",
     "adapters.simulator",
+    "verifier.console",  # the auditors' web console (issue 15), and its framework
+    "starlette",
+    "jinja2",
+    "uvicorn",
     "verifier.spark",
     "pyspark",
     "pandas",

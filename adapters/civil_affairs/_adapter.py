@@ -3,34 +3,36 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
-from adapters._department import (
-    Answer,
-    SqlDepartmentAdapter,
-    backend_from_settings,
-    latest_refresh,
-    subject,
-)
-from adapters._sql import Row, SubjectRead, as_date
 from adapters.civil_affairs._tables import death_registrations, refresh_log
 from verifier.adapter import DepartmentAdapter, FactRequest
+from verifier.adapter.sql import (
+    Answer,
+    Row,
+    SqlDepartmentAdapter,
+    SubjectRead,
+    as_date,
+    backend_from_settings,
+    derives,
+    latest_refresh,
+    subject,
+    subject_rows,
+)
 
 DEPARTMENT = "civil_affairs"
 REVOKED = "revoked"
 
 
-def _deaths(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        death_registrations.c.resident_id,
-        death_registrations.c.registered_on,
-        death_registrations.c.status,
-    ).where(death_registrations.c.resident_id.in_(ids))
+_deaths = subject_rows(
+    death_registrations.c.resident_id,
+    death_registrations.c.registered_on,
+    death_registrations.c.status,
+)
 
 
 Records = dict[str, list[date]]
@@ -41,7 +43,6 @@ class CivilAffairsAdapter(SqlDepartmentAdapter[Records]):
     """Answers ``death_registered``, one read per batch."""
 
     department = DEPARTMENT
-    facts: ClassVar[frozenset[str]] = frozenset({"death_registered"})
     read: ClassVar[SubjectRead] = SubjectRead({"d": _deaths})
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
 
@@ -52,7 +53,8 @@ class CivilAffairsAdapter(SqlDepartmentAdapter[Records]):
                 records[resident_id].append(as_date(registered_on))
         return records
 
-    def derive(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+    @derives("death_registered")
+    def _death_registered(self, request: FactRequest, records: Records, as_of: date) -> Answer:
         # Registered on or before the reference date: a death recorded later was not yet
         # known then, so a replay of an earlier re-check decides as it did.
         return any(day <= as_of for day in records.get(subject(request), ()))

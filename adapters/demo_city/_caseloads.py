@@ -113,8 +113,9 @@ def columns(item: str) -> list[str]:
 def application_from_row(row: Mapping[str, str]) -> dict[str, Any]:
     """The application (plain data, as ``parse_application`` takes it) of one CSV row.
 
-    ValueError naming the column if the row is inconsistent (``household_size`` not the
-    number of people it names); ``int`` raises ValueError for a count that is not a number.
+    ``int`` raises ValueError for a count that is not a number; a ``household_size`` that is
+    not the number of people the row names is the item's validation to refuse
+    (``counts_subjects``), as for any application.
     """
     subjects = [
         {"role": key.removeprefix("subject_"), "id": value}
@@ -137,11 +138,6 @@ def application_from_row(row: Mapping[str, str]) -> dict[str, Any]:
     }
     if row.get("consent_reference"):
         application["consent_reference"] = row["consent_reference"]
-    size = parameters.get("household_size")
-    if size is not None and size != len(subjects):
-        # The booklet check trusts this count; a row naming fewer people than it says would
-        # leave members unchecked, so it is refused (the value stays out of the message).
-        raise ValueError("param_household_size: must equal the number of subject_ columns filled")
     return application
 
 
@@ -152,11 +148,17 @@ class CaseloadCounts:
     item: str
     rows: int = 0
     no_longer_qualify: Counter[str] = field(default_factory=Counter)
+    reasons: bytearray = field(default_factory=bytearray)
+    """Each row's planted reason, in file order: 0 none, else its index in the item's
+    reasons plus one (a byte a row: what resizing the file needs, ``_caseload_size``)."""
+    distinct_cases: int | None = None
+    """Set when the file was resized: how many distinct cases its rows repeat."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "file": caseload_file(self.item),
             "rows": self.rows,
+            **({} if self.distinct_cases is None else {"distinct_cases": self.distinct_cases}),
             "no_longer_qualify": dict(sorted(self.no_longer_qualify.items())),
             "failed_clause_of_reason": dict(ITEMS[self.item]["reasons"]),
         }
@@ -302,9 +304,12 @@ class Caseloads:
     def _reason(self, item: str) -> str | None:
         counts = self.counts[item]
         if self._rng.random() >= NO_LONGER_QUALIFY_SHARE:
+            counts.reasons.append(0)
             return None
-        reason: str = self._rng.choice(list(ITEMS[item]["reasons"]))
+        reasons = list(ITEMS[item]["reasons"])
+        reason: str = self._rng.choice(reasons)
         counts.no_longer_qualify[reason] += 1
+        counts.reasons.append(reasons.index(reason) + 1)
         return reason
 
     def _clean(self, person: Person, vehicle_limit: int | None) -> None:

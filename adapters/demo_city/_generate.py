@@ -11,12 +11,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from adapters.demo_city._caseload_size import resize_caseloads
 from adapters.demo_city._caseloads import Caseloads
 from adapters.demo_city._manifest import DemoCityManifest
 from adapters.demo_city._model import CanaryMint, IdMint
 from adapters.demo_city._population import Population
 from adapters.demo_city._rows import Emitter
 from adapters.demo_city._samples import plant_samples
+from adapters.demo_city._what_if import write_what_if_files
 from adapters.demo_city._writer import DEPARTMENTS, SqlAlchemyCityWriter, SqliteCityWriter
 
 DEFAULT_PEOPLE = 10_000
@@ -34,6 +36,7 @@ _REFRESH = {
     "vehicle_registration": ("公安交通管理综合应用平台", timedelta(hours=15), 1),
     "market_regulation": ("商事主体登记管理系统", timedelta(hours=14, minutes=30), 1),
     "civil_affairs": ("全国殡葬管理信息系统", timedelta(hours=13), 1),
+    "courts": ("全国法院失信被执行人名单信息公布与查询平台", timedelta(hours=14, minutes=10), 1),
 }
 _CANARY_TAGS = {
     "household": "HH",
@@ -43,6 +46,7 @@ _CANARY_TAGS = {
     "vehicle_registration": "VR",
     "market_regulation": "MR",
     "civil_affairs": "CA",
+    "courts": "CT",
 }
 
 
@@ -62,18 +66,24 @@ def generate_demo_city(
     seed: int = DEFAULT_SEED,
     reference_date: date = DEFAULT_REFERENCE_DATE,
     progress: Progress | None = None,
+    caseload_rows: int | None = None,
 ) -> DemoCityManifest:
     """Write ``household.db``, ``social_insurance.db``, ``housing.db``, ``tax.db`` (SQLite),
-    ``samples.json`` and ``canaries.json`` into ``data_dir``, replacing older ones.
+    ``samples.json``, ``canaries.json`` and the what-if parameter files (``_what_if``) into
+    ``data_dir``, replacing older ones.
 
     The same seed, size and reference date give the same city, byte for byte in content.
+    ``caseload_rows``: make each caseload file exactly that many rows (``_caseload_size``).
     """
     data_dir = Path(data_dir)
     writer = SqliteCityWriter(data_dir)
     urls = {d: f"sqlite:///{writer.path(d).resolve().as_posix()}" for d in DEPARTMENTS}
-    manifest = _generate(writer, urls, people, seed, reference_date, progress, data_dir)
+    manifest = _generate(
+        writer, urls, people, seed, reference_date, progress, data_dir, caseload_rows
+    )
     _write_json(data_dir / "samples.json", manifest.samples_json())
     _write_json(data_dir / "caseloads.json", manifest.caseloads_json())
+    write_what_if_files(data_dir)
     _write_json(
         data_dir / "canaries.json",
         {
@@ -108,6 +118,7 @@ def _generate(
     reference_date: date,
     progress: Progress | None,
     data_dir: Path | None,
+    caseload_rows: int | None = None,
 ) -> DemoCityManifest:
     report = progress or (lambda message: None)
     started = time.perf_counter()
@@ -127,6 +138,8 @@ def _generate(
         _refresh_log(writer, canaries, reference_date)
         writer.finish(report)
         caseloads.finish()
+        if caseload_rows is not None and data_dir is not None:
+            resize_caseloads(data_dir, caseloads.counts, caseload_rows)
     except BaseException:
         writer.abort()
         caseloads.abort()

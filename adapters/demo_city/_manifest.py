@@ -63,6 +63,9 @@ class DemoSample:
     application: Mapping[str, Any]
     """The application, as plain data a service hall would send."""
     facts: tuple[ExpectedFact, ...]
+    what_if: Mapping[str, str] = field(default_factory=dict)
+    """What-if name (``_what_if.WHAT_IFS``) → the decision the item's rule reaches under it,
+    for the samples that case was planted for (a replay of their records must find it)."""
 
     def subject_id(self, role: str) -> str:
         for entry in self.application["subjects"]:
@@ -77,6 +80,7 @@ class DemoSample:
             "expected": self.expected,
             "application": self.application,
             "facts": [fact.to_json() for fact in self.facts],
+            "what_if": dict(self.what_if),
         }
 
     @classmethod
@@ -87,6 +91,7 @@ class DemoSample:
             expected=data["expected"],
             application=data["application"],
             facts=tuple(ExpectedFact.from_json(fact) for fact in data.get("facts", ())),
+            what_if=dict(data.get("what_if", {})),
         )
 
 

@@ -178,6 +178,7 @@ class Planter:
         subjects: dict[str, Person],
         parameters: dict[str, str | int],
         facts: list[ExpectedFact],
+        what_if: dict[str, str] | None = None,
     ) -> None:
         number = len(self.samples) + 1
         prefix = template.get("case_prefix") or ("EDU" if template is SCHOOL_PLACE else "HOUSE")
@@ -195,7 +196,9 @@ class Planter:
             # Property and tax facts are shared only with the buyer's signed authorisation
             # (授权书), which the service hall keeps and cites by number.
             application["consent_reference"] = f"AUTH-{prefix}-{self.today.year}-{number:06d}"
-        self.samples.append(DemoSample(name, description, expected, application, tuple(facts)))
+        self.samples.append(
+            DemoSample(name, description, expected, application, tuple(facts), what_if or {})
+        )
 
 
 def fact(

@@ -14,6 +14,7 @@ from typing import Any
 
 from adapters.demo_city import _vocabulary as words
 from adapters.demo_city._model import CanaryMint, Home, Household, Person, Rental, Span
+from adapters.demo_city._rows_courts import CourtRows
 from adapters.demo_city._rows_recheck import RecheckRows
 
 CANARY_RATE = 0.01
@@ -67,6 +68,14 @@ class Emitter:
         self._booklets = 0
         self.people = 0
         self._recheck = RecheckRows(sink, self._canary, self._text, self._next)
+        self._courts = CourtRows(
+            sink,
+            self._text,
+            self._next,
+            seed=seed,
+            reference_date=reference_date,
+            canary_rate=CANARY_RATE,
+        )
 
     def _next(self, table: str) -> int:
         self._ids[table] = number = self._ids.get(table, 0) + 1
@@ -92,6 +101,7 @@ class Emitter:
             self._tax_rows(person, planted)
             self._rental_rows(person, planted)
             self._recheck.person(person, planted)
+            self._courts.person(person, planted)
         for entry in household.guardianships:
             c = self._canary(planted)
             row: tuple[Any, ...] = (

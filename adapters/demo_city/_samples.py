@@ -50,4 +50,8 @@ _SAMPLES: tuple[Callable[[Planter], None], ...] = (
     recheck.affordable_housing_undeclared_member,
     recheck.unemployment_still_qualifies,
     recheck.unemployment_drew_pension,
+    # Last, so that planting them shifts no earlier sample's draws or case numbers.
+    school.school_rental_6_months_what_if,
+    school.school_rental_9_months_what_if,
+    school.school_rental_5_months_what_if,
 )

@@ -7,6 +7,7 @@ from datetime import timedelta
 from adapters.demo_city._calendar import add_months
 from adapters.demo_city._manifest import ExpectedFact
 from adapters.demo_city._planter import SCHOOL_PLACE, Planter, fact, guardian_fact
+from adapters.demo_city._what_if import RENTAL_6_MONTHS
 
 ELIGIBLE, NOT_ELIGIBLE, NEEDS_REVIEW = "ELIGIBLE", "NOT_ELIGIBLE", "NEEDS_REVIEW"
 PENDING = "RECORD_PENDING"
@@ -116,6 +117,7 @@ def school_rental_11_months(p: Planter) -> None:
         {"guardian": father, "child": child},
         {"district": district},
         school_facts(district, True, False, 11, 60),
+        what_if={RENTAL_6_MONTHS: ELIGIBLE},
     )
 
 
@@ -221,3 +223,42 @@ def school_moved_on_cutoff(p: Planter) -> None:
             fact("household", "household_registered_in_district", False, "child", district=before),
         ],
     )
+
+
+def _renting_for(p: Planter, months: int, district: str, origin: str) -> None:
+    """A migrant mother renting in the district for exactly ``months`` whole months (one
+    current contract), insured 40 months; her child is registered in the hometown."""
+    mother = p.person("F", 33 + months % 5, origin, district)
+    child = p.person("M", 6 + months % 4, origin, district)
+    p.registered(child, (origin, child.birth_date, None))
+    start = add_months(p.today + timedelta(days=1), -months)
+    p.rent(mother, district, (start, add_months(start, 24)))
+    p.insured(mother, (39, 0))
+    household = p.household(mother, child)
+    p.guardian(household, mother, child, child.birth_date)
+    changes = months >= 6
+    p.sample(
+        f"school_place_rental_{months}_months_what_if",
+        NOT_ELIGIBLE,
+        f"Planted for the what-if {RENTAL_6_MONTHS}: {months} whole months of registered "
+        "rental in the district and 40 continuous months of insurance; the child is "
+        "registered in the hometown. "
+        + ("ELIGIBLE if 6 months sufficed." if changes else "Short of 6 months as well."),
+        SCHOOL_PLACE,
+        {"guardian": mother, "child": child},
+        {"district": district},
+        school_facts(district, True, False, months, 40),
+        what_if={RENTAL_6_MONTHS: ELIGIBLE if changes else NOT_ELIGIBLE},
+    )
+
+
+def school_rental_6_months_what_if(p: Planter) -> None:
+    _renting_for(p, 6, "440306", "421127")
+
+
+def school_rental_9_months_what_if(p: Planter) -> None:
+    _renting_for(p, 9, "440307", "441481")
+
+
+def school_rental_5_months_what_if(p: Planter) -> None:
+    _renting_for(p, 5, "440309", "350583")

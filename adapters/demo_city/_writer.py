@@ -25,6 +25,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from adapters.civil_affairs import _tables as civil_affairs_tables
+from adapters.courts import _tables as courts_tables
 from adapters.household import _tables as household_tables
 from adapters.housing import _tables as housing_tables
 from adapters.market_regulation import _tables as market_regulation_tables
@@ -40,6 +41,7 @@ DEPARTMENT_METADATA: dict[str, MetaData] = {
     "vehicle_registration": vehicle_registration_tables.metadata,
     "market_regulation": market_regulation_tables.metadata,
     "civil_affairs": civil_affairs_tables.metadata,
+    "courts": courts_tables.metadata,
 }
 DEPARTMENTS = tuple(DEPARTMENT_METADATA)
 Row = tuple[Any, ...]

@@ -12,21 +12,25 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
-from adapters._department import (
-    DEFAULT_REFRESH_CACHE_SECONDS,
+from adapters.household import _derive
+from adapters.household._tables import guardianships, refresh_log, registrations, residents
+from verifier._errors import ConfigurationError
+from verifier.adapter import DepartmentAdapter, FactRequest
+from verifier.adapter.sql import (
     Answer,
+    Row,
+    SqlBackend,
     SqlDepartmentAdapter,
+    SubjectRead,
+    as_date,
+    as_optional_date,
     backend_from_settings,
+    derives,
     int_parameter,
     latest_refresh,
     subject,
     text_parameter,
 )
-from adapters._sql import Row, SqlBackend, SubjectRead, as_date, as_optional_date
-from adapters.household import _derive
-from adapters.household._tables import guardianships, refresh_log, registrations, residents
-from verifier._errors import ConfigurationError
-from verifier.adapter import DepartmentAdapter, FactRequest
 
 DEPARTMENT = "household"
 DEFAULT_CITY_PREFIX = "4403"
@@ -86,16 +90,6 @@ class HouseholdAdapter(SqlDepartmentAdapter[_Records]):
     ``household_larger_than`` from the household register, in one read per application."""
 
     department = DEPARTMENT
-    facts: ClassVar[frozenset[str]] = frozenset(
-        {
-            "registered_in_population_register",
-            "local_household_registration",
-            "household_registered_in_district",
-            "guardian_of",
-            "household_member_of",
-            "household_larger_than",
-        }
-    )
     read: ClassVar[SubjectRead] = SubjectRead(
         {"r": _residents, "g": _guardianships, "b": _booklets}
     )
@@ -106,7 +100,7 @@ class HouseholdAdapter(SqlDepartmentAdapter[_Records]):
         backend: SqlBackend,
         *,
         city_prefix: str = DEFAULT_CITY_PREFIX,
-        refresh_cache_seconds: float = DEFAULT_REFRESH_CACHE_SECONDS,
+        refresh_cache_seconds: float | None = None,
     ) -> None:
         super().__init__(backend, refresh_cache_seconds=refresh_cache_seconds)
         self.city_prefix = city_prefix
@@ -135,23 +129,36 @@ class HouseholdAdapter(SqlDepartmentAdapter[_Records]):
         records.booklets = {number: _derive.Booklet(tuple(e)) for number, e in entries.items()}
         return records
 
-    def derive(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
-        if request.fact == "guardian_of":
-            pair = (subject(request, "guardian"), subject(request, "child"))
-            return _derive.is_guardian(records.guardianships.get(pair, ()), as_of)
-        if request.fact == "household_member_of":
-            member = records.residents.get(subject(request, "member"))
-            head = records.residents.get(subject(request, "head"))
-            return _derive.same_household(member, head, as_of)
+    @derives("guardian_of")
+    def _guardian_of(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        pair = (subject(request, "guardian"), subject(request, "child"))
+        return _derive.is_guardian(records.guardianships.get(pair, ()), as_of)
+
+    @derives("household_member_of")
+    def _member_of(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        member = records.residents.get(subject(request, "member"))
+        head = records.residents.get(subject(request, "head"))
+        return _derive.same_household(member, head, as_of)
+
+    @derives("household_larger_than")
+    def _larger_than(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        members = int_parameter(request, "members", minimum=1)
         resident = records.residents.get(subject(request))
-        if request.fact == "household_larger_than":
-            members = int_parameter(request, "members", minimum=1)
-            return _derive.household_larger_than(resident, records.booklets, as_of, members)
-        if request.fact == "registered_in_population_register":
-            return _derive.in_population_register(resident)
-        if request.fact == "local_household_registration":
-            return _derive.local_registration(resident, as_of, self.city_prefix)
+        return _derive.household_larger_than(resident, records.booklets, as_of, members)
+
+    @derives("registered_in_population_register")
+    def _in_register(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        return _derive.in_population_register(records.residents.get(subject(request)))
+
+    @derives("local_household_registration")
+    def _local(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        resident = records.residents.get(subject(request))
+        return _derive.local_registration(resident, as_of, self.city_prefix)
+
+    @derives("household_registered_in_district")
+    def _in_district(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
         district = text_parameter(request, "district")
+        resident = records.residents.get(subject(request))
         return _derive.registered_in_district(resident, as_of, district)
 
 

@@ -3,43 +3,45 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
-from adapters._department import (
-    Answer,
-    SqlDepartmentAdapter,
-    backend_from_settings,
-    latest_refresh,
-    subject,
-    text_parameter,
-)
-from adapters._sql import Row, SubjectRead, as_date, as_optional_date
 from adapters.housing import _derive
 from adapters.housing._tables import ownerships, refresh_log, rentals
 from verifier.adapter import DepartmentAdapter, FactRequest
+from verifier.adapter.sql import (
+    Answer,
+    Row,
+    SqlDepartmentAdapter,
+    SubjectRead,
+    as_date,
+    as_optional_date,
+    backend_from_settings,
+    derives,
+    latest_refresh,
+    subject,
+    subject_rows,
+    text_parameter,
+)
 
 DEPARTMENT = "housing"
 
 
-def _owned(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        ownerships.c.owner_id,
-        ownerships.c.house_code,
-        ownerships.c.registered_on,
-        ownerships.c.released_on,
-    ).where(ownerships.c.owner_id.in_(ids))
+_owned = subject_rows(
+    ownerships.c.owner_id,
+    ownerships.c.house_code,
+    ownerships.c.registered_on,
+    ownerships.c.released_on,
+)
 
 
-def _rented(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        rentals.c.tenant_id, rentals.c.district_code, rentals.c.start_date, rentals.c.end_date
-    ).where(rentals.c.tenant_id.in_(ids))
+_rented = subject_rows(
+    rentals.c.tenant_id, rentals.c.district_code, rentals.c.start_date, rentals.c.end_date
+)
 
 
 @dataclass(slots=True)
@@ -55,9 +57,6 @@ class HousingAdapter(SqlDepartmentAdapter[_Records]):
     ``registered_rental_months_in_district``, in one read per application."""
 
     department = DEPARTMENT
-    facts: ClassVar[frozenset[str]] = frozenset(
-        {"homes_owned_in_city", "owns_no_home_in_city", "registered_rental_months_in_district"}
-    )
     read: ClassVar[SubjectRead] = SubjectRead({"o": _owned, "r": _rented})
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
 
@@ -73,15 +72,19 @@ class HousingAdapter(SqlDepartmentAdapter[_Records]):
             )
         return records
 
-    def derive(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
-        subject_id = subject(request)
-        if request.fact == "registered_rental_months_in_district":
-            district = text_parameter(request, "district")
-            return _derive.rental_months_in_district(
-                records.rentals.get(subject_id, ()), district, as_of
-            )
-        homes = _derive.homes_owned(records.ownerships.get(subject_id, ()), as_of)
-        return homes if request.fact == "homes_owned_in_city" else homes == 0
+    @derives("registered_rental_months_in_district")
+    def _rental_months(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        district = text_parameter(request, "district")
+        rentals = records.rentals.get(subject(request), ())
+        return _derive.rental_months_in_district(rentals, district, as_of)
+
+    @derives("homes_owned_in_city")
+    def _homes_owned(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        return _derive.homes_owned(records.ownerships.get(subject(request), ()), as_of)
+
+    @derives("owns_no_home_in_city")
+    def _owns_no_home(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        return _derive.homes_owned(records.ownerships.get(subject(request), ()), as_of) == 0
 
 
 def create_adapter(settings: Mapping[str, object]) -> DepartmentAdapter:

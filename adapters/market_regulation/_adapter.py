@@ -10,17 +10,21 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement, Select
 
-from adapters._department import (
-    Answer,
-    SqlDepartmentAdapter,
-    backend_from_settings,
-    latest_refresh,
-    subject,
-)
-from adapters._sql import Row, SubjectRead, as_date, as_optional_date
 from adapters.market_regulation import _derive
 from adapters.market_regulation._tables import business_entities, business_roles, refresh_log
 from verifier.adapter import DepartmentAdapter, FactRequest
+from verifier.adapter.sql import (
+    Answer,
+    Row,
+    SqlDepartmentAdapter,
+    SubjectRead,
+    as_date,
+    as_optional_date,
+    backend_from_settings,
+    derives,
+    latest_refresh,
+    subject,
+)
 
 DEPARTMENT = "market_regulation"
 
@@ -50,9 +54,6 @@ class MarketRegulationAdapter(SqlDepartmentAdapter[Records]):
     """Answers ``has_active_business_registration`` and ``active_businesses_registered``."""
 
     department = DEPARTMENT
-    facts: ClassVar[frozenset[str]] = frozenset(
-        {"has_active_business_registration", "active_businesses_registered"}
-    )
     read: ClassVar[SubjectRead] = SubjectRead({"b": _roles})
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
 
@@ -70,9 +71,13 @@ class MarketRegulationAdapter(SqlDepartmentAdapter[Records]):
             )
         return records
 
-    def derive(self, request: FactRequest, records: Records, as_of: date) -> Answer:
-        count = _derive.active_businesses(records.get(subject(request), ()), as_of)
-        return count if request.fact == "active_businesses_registered" else count > 0
+    @derives("active_businesses_registered")
+    def _active_businesses(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+        return _derive.active_businesses(records.get(subject(request), ()), as_of)
+
+    @derives("has_active_business_registration")
+    def _has_active_business(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+        return _derive.active_businesses(records.get(subject(request), ()), as_of) > 0
 
 
 def create_adapter(settings: Mapping[str, object]) -> DepartmentAdapter:

@@ -4,24 +4,13 @@ threshold), pensions in payment and unemployment benefit months."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
-from adapters._department import (
-    Answer,
-    SqlDepartmentAdapter,
-    backend_from_settings,
-    int_parameter,
-    latest_refresh,
-    subject,
-    text_parameter,
-)
-from adapters._sql import Row, SubjectRead, as_date, as_optional_date
 from adapters.social_insurance import _derive
 from adapters.social_insurance._tables import (
     contribution_spans,
@@ -31,52 +20,61 @@ from adapters.social_insurance._tables import (
     status_history,
     unemployment_benefit_spans,
 )
-from verifier._errors import DepartmentError
 from verifier.adapter import DepartmentAdapter, FactRequest
+from verifier.adapter.sql import (
+    Answer,
+    Row,
+    SqlDepartmentAdapter,
+    SubjectRead,
+    as_date,
+    as_optional_date,
+    backend_from_settings,
+    date_parameter,
+    derives,
+    int_parameter,
+    latest_refresh,
+    subject,
+    subject_rows,
+)
 from verifier.model import months_from_spans
 
 DEPARTMENT = "social_insurance"
 
 
-def _persons(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        insured_persons.c.resident_id,
-        insured_persons.c.status,
-        insured_persons.c.status_since,
-        insured_persons.c.enrolled_since,
-    ).where(insured_persons.c.resident_id.in_(ids))
+_persons = subject_rows(
+    insured_persons.c.resident_id,
+    insured_persons.c.status,
+    insured_persons.c.status_since,
+    insured_persons.c.enrolled_since,
+)
 
 
-def _history(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        status_history.c.resident_id,
-        status_history.c.id,
-        status_history.c.status,
-        status_history.c.effective_from,
-    ).where(status_history.c.resident_id.in_(ids))
+_history = subject_rows(
+    status_history.c.resident_id,
+    status_history.c.id,
+    status_history.c.status,
+    status_history.c.effective_from,
+)
 
 
-def _spans(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        contribution_spans.c.resident_id,
-        contribution_spans.c.first_month,
-        contribution_spans.c.last_month,
-        contribution_spans.c.monthly_base_amount,
-    ).where(contribution_spans.c.resident_id.in_(ids))
+_spans = subject_rows(
+    contribution_spans.c.resident_id,
+    contribution_spans.c.first_month,
+    contribution_spans.c.last_month,
+    contribution_spans.c.monthly_base_amount,
+)
 
 
-def _pensions(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        pension_awards.c.resident_id, pension_awards.c.started_on, pension_awards.c.stopped_on
-    ).where(pension_awards.c.resident_id.in_(ids))
+_pensions = subject_rows(
+    pension_awards.c.resident_id, pension_awards.c.started_on, pension_awards.c.stopped_on
+)
 
 
-def _benefits(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        unemployment_benefit_spans.c.resident_id,
-        unemployment_benefit_spans.c.first_month,
-        unemployment_benefit_spans.c.last_month,
-    ).where(unemployment_benefit_spans.c.resident_id.in_(ids))
+_benefits = subject_rows(
+    unemployment_benefit_spans.c.resident_id,
+    unemployment_benefit_spans.c.first_month,
+    unemployment_benefit_spans.c.last_month,
+)
 
 
 Records = dict[str, _derive.Insured]
@@ -86,17 +84,6 @@ class SocialInsuranceAdapter(SqlDepartmentAdapter[Records]):
     """Answers the contribution-month and enrolment facts, in one read per application."""
 
     department = DEPARTMENT
-    facts: ClassVar[frozenset[str]] = frozenset(
-        {
-            "social_insurance_continuous_months",
-            "social_insurance_months_in_window",
-            "social_insurance_enrolled",
-            "contribution_base_average_exceeds",
-            "contribution_months_since",
-            "pension_drawn",
-            "unemployment_benefit_months_drawn",
-        }
-    )
     read: ClassVar[SubjectRead] = SubjectRead(
         {"p": _persons, "h": _history, "s": _spans, "n": _pensions, "b": _benefits}
     )
@@ -146,41 +133,47 @@ class SocialInsuranceAdapter(SqlDepartmentAdapter[Records]):
                 benefit_months=months_from_spans(benefits.get(resident_id, ())),
             )
 
-    def derive(self, request: FactRequest, records: Records, as_of: date) -> Answer:
-        insured = records.get(subject(request), _derive.NOT_INSURED)
-        fact = request.fact
-        if fact == "social_insurance_continuous_months":
-            return _derive.continuous_months(insured, as_of)
-        if fact == "social_insurance_months_in_window":
-            window = int_parameter(request, "window_months", minimum=1)
-            return _derive.months_in_window(insured, as_of, window)
-        if fact == "contribution_base_average_exceeds":
-            window = int_parameter(request, "window_months", minimum=1)
-            threshold = int_parameter(request, "threshold_yuan", minimum=0)
-            return _derive.average_base_exceeds(insured, as_of, window, threshold)
-        if fact == "contribution_months_since":
-            return _derive.contribution_months_since(insured, as_of, _since(request))
-        if fact == "pension_drawn":
-            return _derive.pension_drawn(insured, as_of)
-        if fact == "unemployment_benefit_months_drawn":
-            return _derive.benefit_months_drawn(insured, as_of, _since(request))
-        return _derive.enrolled(insured, as_of)
+    @derives("social_insurance_continuous_months")
+    def _continuous(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+        return _derive.continuous_months(_insured(request, records), as_of)
+
+    @derives("social_insurance_months_in_window")
+    def _in_window(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+        window = int_parameter(request, "window_months", minimum=1)
+        return _derive.months_in_window(_insured(request, records), as_of, window)
+
+    @derives("contribution_base_average_exceeds")
+    def _base_exceeds(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+        window = int_parameter(request, "window_months", minimum=1)
+        threshold = int_parameter(request, "threshold_yuan", minimum=0)
+        return _derive.average_base_exceeds(_insured(request, records), as_of, window, threshold)
+
+    @derives("contribution_months_since")
+    def _months_since(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+        since = date_parameter(request, "since")
+        return _derive.contribution_months_since(_insured(request, records), as_of, since)
+
+    @derives("pension_drawn")
+    def _pension(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+        return _derive.pension_drawn(_insured(request, records), as_of)
+
+    @derives("unemployment_benefit_months_drawn")
+    def _benefit_months(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+        since = date_parameter(request, "since")
+        return _derive.benefit_months_drawn(_insured(request, records), as_of, since)
+
+    @derives("social_insurance_enrolled")
+    def _enrolled(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+        return _derive.enrolled(_insured(request, records), as_of)
+
+
+def _insured(request: FactRequest, records: Records) -> _derive.Insured:
+    return records.get(subject(request), _derive.NOT_INSURED)
 
 
 def _with_spans(insured: _derive.Insured, spans: list[_derive.BaseSpan]) -> _derive.Insured:
     months = months_from_spans((span.first, span.last) for span in spans)
     return replace(insured, paid_months=months, base_spans=tuple(spans))
-
-
-def _since(request: FactRequest) -> date:
-    text = text_parameter(request, "since")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        # The value is the item's, not a department record, but stays out of the message.
-        raise DepartmentError(
-            f"fact {request.fact!r}: parameter 'since' must be an ISO date (YYYY-MM-DD)"
-        ) from None
 
 
 def create_adapter(settings: Mapping[str, object]) -> DepartmentAdapter:

@@ -3,43 +3,41 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
-from adapters._department import (
-    Answer,
-    SqlDepartmentAdapter,
-    backend_from_settings,
-    int_parameter,
-    latest_refresh,
-    subject,
-)
-from adapters._sql import Row, SubjectRead, as_date, as_optional_date
 from adapters.tax import _derive
 from adapters.tax._tables import income_tax_spans, refresh_log, tax_arrears
 from verifier.adapter import DepartmentAdapter, FactRequest
+from verifier.adapter.sql import (
+    Answer,
+    Row,
+    SqlDepartmentAdapter,
+    SubjectRead,
+    as_date,
+    as_optional_date,
+    backend_from_settings,
+    derives,
+    int_parameter,
+    latest_refresh,
+    subject,
+    subject_rows,
+)
 from verifier.model import months_from_spans
 
 DEPARTMENT = "tax"
 
 
-def _spans(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        income_tax_spans.c.resident_id,
-        income_tax_spans.c.first_month,
-        income_tax_spans.c.last_month,
-    ).where(income_tax_spans.c.resident_id.in_(ids))
+_spans = subject_rows(
+    income_tax_spans.c.resident_id, income_tax_spans.c.first_month, income_tax_spans.c.last_month
+)
 
 
-def _arrears(ids: Sequence[ColumnElement[str]]) -> Select[Any]:
-    return select(
-        tax_arrears.c.resident_id, tax_arrears.c.due_date, tax_arrears.c.settled_on
-    ).where(tax_arrears.c.resident_id.in_(ids))
+_arrears = subject_rows(tax_arrears.c.resident_id, tax_arrears.c.due_date, tax_arrears.c.settled_on)
 
 
 @dataclass(slots=True)
@@ -52,7 +50,6 @@ class TaxAdapter(SqlDepartmentAdapter[_Records]):
     """Answers ``income_tax_months_in_window`` and ``has_overdue_tax``, one read per application."""
 
     department = DEPARTMENT
-    facts: ClassVar[frozenset[str]] = frozenset({"income_tax_months_in_window", "has_overdue_tax"})
     read: ClassVar[SubjectRead] = SubjectRead({"s": _spans, "a": _arrears})
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
 
@@ -67,13 +64,15 @@ class TaxAdapter(SqlDepartmentAdapter[_Records]):
             )
         return records
 
-    def derive(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
-        subject_id = subject(request)
-        if request.fact == "income_tax_months_in_window":
-            window = int_parameter(request, "window_months", minimum=1)
-            paid = records.paid_months.get(subject_id, frozenset())
-            return _derive.income_tax_months(paid, as_of, window)
-        return _derive.has_overdue(records.arrears.get(subject_id, ()), as_of)
+    @derives("income_tax_months_in_window")
+    def _months_in_window(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        window = int_parameter(request, "window_months", minimum=1)
+        paid = records.paid_months.get(subject(request), frozenset())
+        return _derive.income_tax_months(paid, as_of, window)
+
+    @derives("has_overdue_tax")
+    def _has_overdue(self, request: FactRequest, records: _Records, as_of: date) -> Answer:
+        return _derive.has_overdue(records.arrears.get(subject(request), ()), as_of)
 
 
 def create_adapter(settings: Mapping[str, object]) -> DepartmentAdapter:

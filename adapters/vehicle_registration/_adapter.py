@@ -10,18 +10,22 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement, Select
 
-from adapters._department import (
+from adapters.vehicle_registration import _derive
+from adapters.vehicle_registration._tables import refresh_log, vehicle_ownerships, vehicles
+from verifier.adapter import DepartmentAdapter, FactRequest
+from verifier.adapter.sql import (
     Answer,
+    Row,
     SqlDepartmentAdapter,
+    SubjectRead,
+    as_date,
+    as_optional_date,
     backend_from_settings,
+    derives,
     int_parameter,
     latest_refresh,
     subject,
 )
-from adapters._sql import Row, SubjectRead, as_date, as_optional_date
-from adapters.vehicle_registration import _derive
-from adapters.vehicle_registration._tables import refresh_log, vehicle_ownerships, vehicles
-from verifier.adapter import DepartmentAdapter, FactRequest
 
 DEPARTMENT = "vehicle_registration"
 
@@ -48,7 +52,6 @@ class VehicleRegistrationAdapter(SqlDepartmentAdapter[Records]):
     """Answers ``vehicles_owned`` and ``owns_vehicle_valued_over``, one read per batch."""
 
     department = DEPARTMENT
-    facts: ClassVar[frozenset[str]] = frozenset({"vehicles_owned", "owns_vehicle_valued_over"})
     read: ClassVar[SubjectRead] = SubjectRead({"v": _owned})
     refresh_statement: ClassVar[Select[Any]] = latest_refresh(refresh_log)
 
@@ -62,12 +65,14 @@ class VehicleRegistrationAdapter(SqlDepartmentAdapter[Records]):
             )
         return records
 
-    def derive(self, request: FactRequest, records: Records, as_of: date) -> Answer:
-        owned = records.get(subject(request), ())
-        if request.fact == "vehicles_owned":
-            return _derive.vehicles_owned(owned, as_of)
+    @derives("vehicles_owned")
+    def _vehicles_owned(self, request: FactRequest, records: Records, as_of: date) -> Answer:
+        return _derive.vehicles_owned(records.get(subject(request), ()), as_of)
+
+    @derives("owns_vehicle_valued_over")
+    def _valued_over(self, request: FactRequest, records: Records, as_of: date) -> Answer:
         threshold = int_parameter(request, "threshold_yuan", minimum=0)
-        return _derive.owns_vehicle_valued_over(owned, as_of, threshold)
+        return _derive.owns_vehicle_valued_over(records.get(subject(request), ()), as_of, threshold)
 
 
 def create_adapter(settings: Mapping[str, object]) -> DepartmentAdapter:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Date, ForeignKey, Index, Integer, MetaData, String, Table
 
-from adapters._department import refresh_log_table
+from verifier.adapter.sql import refresh_log_table
 
 metadata = MetaData()
 

@@ -21,7 +21,13 @@ class Server:
         self.address = address
 
     @classmethod
-    async def start(cls, args: list[str], log: Path, env: Mapping[str, str]) -> Server:
+    async def start(
+        cls,
+        args: list[str],
+        log: Path,
+        env: Mapping[str, str],
+        startup_seconds: float = STARTUP_SECONDS,
+    ) -> Server:
         """``verifier serve --port 0`` followed by ``args``; its stderr goes to ``log``."""
         with log.open("ab") as stderr:
             process = await asyncio.create_subprocess_exec(
@@ -29,7 +35,7 @@ class Server:
                 stdout=asyncio.subprocess.PIPE, stderr=stderr, env={**os.environ, **env},
             )  # fmt: skip
         try:
-            address = await asyncio.wait_for(_listening_address(process), STARTUP_SECONDS)
+            address = await asyncio.wait_for(_listening_address(process), startup_seconds)
         except BaseException:
             await cls(process, "").stop(signal.SIGKILL)
             raise

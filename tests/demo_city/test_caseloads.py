@@ -14,7 +14,8 @@ import pytest
 
 from adapters.demo_city import DemoCityManifest
 from adapters.demo_city._caseloads import ITEMS, application_from_row, caseload_file
-from verifier.adapter import DepartmentAdapter
+from verifier._errors import InvalidApplication
+from verifier.adapter import DepartmentAdapter, DepartmentAnswer, DepartmentQuery
 from verifier.engine import Verifier
 from verifier.model import DecisionOutcome, Truth, parse_application
 
@@ -51,13 +52,42 @@ def test_the_files_have_the_documented_columns(city_dir: Path) -> None:
         assert len({row["case_no"] for row in rows}) == len(rows)
 
 
-def test_a_row_naming_fewer_people_than_its_household_size_is_refused(city_dir: Path) -> None:
+async def test_a_household_naming_fewer_people_than_its_size_is_refused_before_any_department(
+    city_dir: Path,
+    city_adapters: dict[str, DepartmentAdapter],
+    make_test_verifier: Callable[..., Verifier],
+) -> None:
+    """The check lives in the item (``counts_subjects``), so a single verification gets it
+    as a caseload row does: refused as bad input, before any department is asked."""
     path = city_dir / caseload_file("social_assistance_recheck")
     with path.open(encoding="utf-8", newline="") as handle:
         row = next(r for r in csv.DictReader(handle) if r["subject_member_1"])
-    application_from_row(row)  # as written: consistent
-    with pytest.raises(ValueError, match="param_household_size"):
-        application_from_row({**row, "subject_member_1": "", "subject_member_2": ""})
+    short = {**row, "subject_member_1": "", "subject_member_2": "", "subject_member_3": ""}
+    asked = Counter[str]()
+    adapters = {name: _Counting(adapter, asked) for name, adapter in city_adapters.items()}
+    async with make_test_verifier(adapters) as verifier:
+        await verifier.verify(parse_application(application_from_row(row)))
+        assert sum(asked.values()) > 0
+        asked.clear()
+        with pytest.raises(InvalidApplication) as refused:
+            await verifier.verify(parse_application(application_from_row(short)))
+    assert [v.field for v in refused.value.violations] == ["parameters.household_size"]
+    assert not asked
+
+
+class _Counting(DepartmentAdapter):
+    """A department adapter that counts the calls it is given, then passes them on."""
+
+    def __init__(self, inner: DepartmentAdapter, asked: Counter[str]) -> None:
+        self.department = inner.department
+        self._inner, self._asked = inner, asked
+
+    async def fetch(self, query: DepartmentQuery) -> DepartmentAnswer:
+        self._asked[self.department] += 1
+        return await self._inner.fetch(query)
+
+    def supported_facts(self) -> frozenset[str]:
+        return self._inner.supported_facts()
 
 
 @pytest.mark.parametrize("item", sorted(ITEMS))

@@ -21,6 +21,7 @@ from adapters.demo_city import (
     load_samples,
     write_demo_city,
 )
+from adapters.demo_city._what_if import RENTAL_6_MONTHS, what_if_file
 from verifier.model import parse_application, parse_resident_id, resident_id_birth_date
 
 REFERENCE = date(2026, 8, 31)
@@ -53,6 +54,9 @@ SAMPLE_NAMES = [
     "affordable_housing_undeclared_member",
     "unemployment_still_qualifies",
     "unemployment_drew_pension",
+    "school_place_rental_6_months_what_if",
+    "school_place_rental_9_months_what_if",
+    "school_place_rental_5_months_what_if",
 ]
 
 
@@ -135,6 +139,7 @@ def test_regenerating_replaces_the_files_and_leaves_no_partial_ones(tmp_path: Pa
         [f"{d}.db" for d in DEPARTMENTS]
         + ["canaries.json", "samples.json", "caseloads.json"]
         + [f"caseload_{item}.csv" for item in RECHECK_ITEMS]
+        + [what_if_file(RENTAL_6_MONTHS)]
     )
     assert manifest.people == 250
     assert manifest.data_dir == tmp_path
@@ -185,8 +190,17 @@ def test_every_raw_table_carries_canaries(city: DemoCityManifest, city_dir: Path
     assert listed["canaries"] == list(city.canaries)
 
 
-def test_about_one_percent_of_ordinary_rows_carry_canaries(city_dir: Path) -> None:
-    names = column_values(city_dir, "household", "residents", "name")
+def test_about_one_percent_of_ordinary_rows_carry_canaries(
+    city: DemoCityManifest, city_dir: Path
+) -> None:
+    connection = connect(city_dir, "household")
+    try:
+        rows = connection.execute("SELECT resident_id, name FROM residents").fetchall()
+    finally:
+        connection.close()
+    # Ordinary rows: the random population's (sequence numbers 000-899); every planted
+    # sample's row carries a canary, however many samples there are.
+    names = [name for resident_id, name in rows if int(resident_id[14:17]) < 900]
     share = sum(str(name).startswith("CANARY") for name in names) / len(names)
     assert 0.004 < share < 0.03
 

@@ -32,6 +32,7 @@ FIRST_FACT = {
     "vehicle_registration": "vehicles_owned",
     "market_regulation": "has_active_business_registration",
     "civil_affairs": "death_registered",
+    "courts": "dishonest_judgment_debtor",
 }
 
 

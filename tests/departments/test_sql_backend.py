@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, exc, select
 from sqlalchemy.sql import ColumnElement, Select
 
-from adapters._sql import MAX_IDS_PER_STATEMENT, Reader, SqlBackend, SubjectRead
 from verifier._errors import DepartmentError, DepartmentUnavailable
+from verifier.adapter.sql import Reader, SqlBackend, SubjectRead
+from verifier.adapter.sql._backend import MAX_IDS_PER_STATEMENT
 
 metadata = MetaData()
 people = Table(

@@ -1,4 +1,5 @@
-"""Cross-cutting concerns plug into the verification's stages: authorise, fetch, audited.
+"""Cross-cutting concerns plug into the verification's stages: verify, authorise, fetch,
+department, audited.
 
 An embedder's interceptor sees each stage with one input object, in the engine's order,
 and can take part (refuse, observe); it cannot move a stage: nothing reaches ``fetch``
@@ -27,11 +28,15 @@ from verifier.audit import read_audit_entries
 from verifier.engine import (
     AuditedInput,
     AuthoriseInput,
+    DepartmentInput,
+    DepartmentOutcome,
     FetchInput,
     FetchOutput,
     Interceptor,
     Stages,
+    VerifyInput,
 )
+from verifier.model._plain import PlainResult
 
 
 @dataclass
@@ -40,6 +45,8 @@ class Recording(Interceptor):
 
     seen: list[str] = field(default_factory=list)
     refuse: bool = False
+    calls: list[str] = field(default_factory=list)
+    """The ``verify`` and ``department`` stages, apart (departments answer in any order)."""
 
     def intercept(self, next: Stages) -> Stages:
         return _Recorder(next, self)
@@ -49,6 +56,25 @@ class _Recorder(Stages):
     def __init__(self, next: Stages, owner: Recording) -> None:
         super().__init__(next)
         self._owner = owner
+
+    async def verify(self, input: VerifyInput) -> PlainResult:
+        item = input.item.id if input.item is not None else None
+        self._owner.calls.append(f"verify {item} for {input.caller.system}")
+        try:
+            result = await self.next.verify(input)
+        except Exception as error:
+            self._owner.calls.append(f"verify raised {type(error).__name__}")
+            raise
+        self._owner.calls.append(f"verified {result.decision.outcome.value}")
+        return result
+
+    async def department(self, input: DepartmentInput) -> DepartmentOutcome:
+        outcome = await self.next.department(input)
+        assert outcome.facts is not None, "a department's facts come judged"
+        self._owner.calls.append(
+            f"department {input.plan.department} {outcome.outcome.value} {len(outcome.facts)}"
+        )
+        return outcome
 
     async def authorise(self, input: AuthoriseInput) -> list[Refusal]:
         assert isinstance(input, AuthoriseInput)
@@ -80,6 +106,12 @@ async def test_an_interceptor_sees_each_stage_in_order_and_changes_nothing(
     assert recording.seen[2] == f"fetched {sorted(c.department for c in result.department_calls)}"
     assert recording.seen[3] == "audited refused=False"
     assert len(recording.seen) == 4
+    # verify holds everything; each department call passes once, its facts judged.
+    assert recording.calls[0] == "verify school_place for embedded"
+    assert recording.calls[-1] == "verified ELIGIBLE"
+    assert sorted(recording.calls[1:-1]) == sorted(
+        f"department {call.department} OK {len(call.facts)}" for call in result.department_calls
+    )
 
 
 async def test_an_interceptor_refusal_is_audited_and_no_department_is_asked(
@@ -106,6 +138,10 @@ async def test_no_interceptor_sees_fetch_before_validation_or_after_a_catalogue_
         with pytest.raises(InvalidApplication):
             await verifier.verify(parse_application(school_place(parameters={})))
         assert recording.seen == []
+        assert recording.calls == [
+            "verify school_place for embedded",
+            "verify raised InvalidApplication",
+        ], "verify holds validation too: an interceptor sees the error"
         # A conditional fact without a legal basis: the catalogue's rule is the innermost
         # link, so the interceptor is asked first, but the request never reaches fetch.
         with pytest.raises(AccessDenied):

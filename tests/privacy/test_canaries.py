@@ -20,8 +20,14 @@ from support import FIRST_HOME_ACCESS, SCHOOL_PLACE_ACCESS
 import verifier
 from adapters.demo_city import DemoCityManifest
 from adapters.demo_city._caseloads import application_from_row, caseload_file
+from adapters.demo_city._what_if import RENTAL_6_MONTHS, what_if_file
 from verifier import InvalidApplication, parse_application
-from verifier.audit import read_audit_entries
+from verifier.audit import AuditRecord, read_audit_entries
+from verifier.cli import main
+from verifier.cli._audit_explain import explanation_json, render_explanation
+from verifier.cli._audit_source import read_events
+from verifier.cli._audit_stores import file_source
+from verifier.cli._audit_text import mapping_json
 
 RANDOM_APPLICATIONS = 300
 
@@ -72,7 +78,10 @@ def assert_clean(text: str, canaries: tuple[str, ...], where: str) -> None:
 
 
 async def test_no_canary_in_results_errors_logs_or_audit(
-    demo_city: DemoCityManifest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    demo_city: DemoCityManifest,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     assert demo_city.canaries
@@ -102,12 +111,40 @@ async def test_no_canary_in_results_errors_logs_or_audit(
     audit = audit_text(audit_dir)
     records = [entry for entry in read_audit_entries(audit_dir) if entry.type == "record"]
     assert len(records) == len(applications(demo_city))
+    # Every record carries its decision trace, so the scans below cover the traces too.
+    assert all(entry.body["trace"]["clauses"] for entry in records)
     assert_clean("\n".join(outputs), demo_city.canaries, "results and errors")
     assert_clean(caplog.text, demo_city.canaries, "log lines")
     assert_clean(audit, demo_city.canaries, "the audit log")
-    every_output = "\n".join(outputs)
+    # What an auditor reads of them: every decision explained, and a what-if replay.
+    explained = auditor_views(audit_dir, demo_city, capsys)
+    assert_clean(explained, demo_city.canaries, "explanations and replays")
+    every_output = "\n".join([*outputs, explained])
     leaked_ids = [s for s in subject_ids if s in audit or s in caplog.text or s in every_output]
-    assert not leaked_ids, "full ID numbers in the audit log, logs, results or errors"
+    assert not leaked_ids, "full ID numbers in the audit log, logs, results, errors or views"
+
+
+def auditor_views(
+    audit_dir: Path, city: DemoCityManifest, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """``audit explain`` of every verification (text and JSON) and a what-if ``replay``."""
+    assert city.data_dir is not None
+    views = [
+        render_explanation(located) + mapping_json(explanation_json(located))
+        for located in read_events(file_source(audit_dir))
+        if isinstance(located.event, AuditRecord)
+    ]
+    what_if = str(city.data_dir / what_if_file(RENTAL_6_MONTHS))
+    capsys.readouterr()
+    for json_flag in ([], ["--json"]):
+        assert main(["audit", "replay", "--audit-dir", str(audit_dir), "--parameters",
+                     what_if, *json_flag]) == 0  # fmt: skip
+    first = next(located.event for located in read_events(file_source(audit_dir)))
+    assert isinstance(first, AuditRecord)
+    assert main(["audit", "explain", first.request_id, "--audit-dir", str(audit_dir)]) == 0
+    views.append(capsys.readouterr().out)
+    assert "changed" in views[-1]
+    return "\n".join(views)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from verifier._errors import FieldViolation, InvalidApplication
+from verifier._errors import CatalogueError, FieldViolation, InvalidApplication
 from verifier.catalogue import Catalogue
 from verifier.model import Application, parse_application
 from verifier.rules import ItemRegistry, ServiceItem
@@ -312,3 +312,30 @@ def test_bind_an_invalid_application_raises(
     app = application("school_place", guardian=person(1), child=person(2))
     with pytest.raises(InvalidApplication, match=r"parameters\.district: required"):
         school.bind(app, catalogue, date(2026, 8, 31))
+
+
+@pytest.mark.parametrize("item_id", ["social_assistance_recheck", "affordable_housing_recheck"])
+def test_a_household_size_must_be_the_number_of_people_named(
+    registry: ItemRegistry, application: App, person: Ids, item_id: str
+) -> None:
+    """The booklet check compares the register with ``household_size``: a size larger than
+    the people named would leave a member unchecked, so validation refuses it (for a single
+    verification as for a caseload row), naming the parameter, never its value."""
+    item = registry.get(item_id)
+    pair = {"applicant": person(1), "member_1": person(2)}
+    assert violations(item, application(item_id, parameters={"household_size": 2}, **pair)) == {}
+    wrong = "must be the number of subjects the application names"
+    for size in (1, 3):
+        app = application(item_id, parameters={"household_size": size}, **pair)
+        assert violations(item, app) == {"parameters.household_size": wrong}
+    # Out of range: the range's own message, not a second one about the count.
+    app = application(item_id, parameters={"household_size": 5}, **pair)
+    assert set(violations(item, app)) == {"parameters.household_size"}
+
+
+def test_only_an_integer_parameter_can_count_the_subjects(
+    load_item: Loader, item_data: dict[str, Any]
+) -> None:
+    item_data["parameters"]["members"] = {"type": "string", "counts_subjects": True}
+    with pytest.raises(CatalogueError, match="count the subjects"):
+        load_item(item_data)

@@ -32,9 +32,11 @@ EXPECTED = [
     "kleene_not",
     "load_parameters",
     "load_service_items",
+    "load_what_if_items",
     "outcome_of",
     "parameters_from_yaml",
     "service_item_from_yaml",
+    "trace_size_bound",
     "truth_of",
 ]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +47,7 @@ WRONG = """
 
 
 def run_pytest(folder: Path) -> subprocess.CompletedProcess[str]:
-    shutil.copy(Path(__file__).with_name("conftest.py"), folder / "conftest.py")
+    """pytest in ``folder``, its scenarios collected by the installed plugin (pytest11)."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio"],
         cwd=folder,
@@ -61,8 +60,11 @@ def run_pytest(folder: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    # An empty pytest.ini keeps the project's configuration out of the inner run.
-    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    # Its own pytest.ini keeps the project's configuration out of the inner run; the
+    # plugin collects only the files it names.
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nverifier_scenarios = *.yaml\n", encoding="utf-8"
+    )
     return tmp_path
 
 

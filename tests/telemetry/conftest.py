@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from telemetry_support import CapturingAuditSink, MakeTracedVerifier, Recorded, 
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import AuditSink, HighRiskMonitor, Pseudonymiser
 from verifier.catalogue import load_catalogue
-from verifier.engine import Verifier
+from verifier.engine import Interceptor, Verifier
 from verifier.rules import load_service_items
 from verifier.telemetry import TelemetryHandle
 
@@ -39,6 +39,7 @@ def make_traced_verifier(recorded: Recorded) -> MakeTracedVerifier:
         alerts: HighRiskMonitor | None = None,
         clock: Callable[[], datetime] | None = None,
         telemetry: TelemetryHandle | None = None,
+        interceptors: Sequence[Interceptor] = (),
     ) -> Verifier:
         options: dict[str, Any] = {} if clock is None else {"clock": clock}
         return Verifier(
@@ -50,6 +51,7 @@ def make_traced_verifier(recorded: Recorded) -> MakeTracedVerifier:
             default_timeout=timeout,
             telemetry=telemetry or recorded.handle,
             alerts=alerts,
+            interceptors=interceptors,
             **options,
         )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import NonRecordingSpan, SpanContext, StatusCode, TraceFlags
 from support import (
     FIRST_HOME_ACCESS,
@@ -36,7 +37,15 @@ from verifier.audit import (
     load_or_create_signing_key,
     read_audit_entries,
 )
+from verifier.engine import (
+    DepartmentInput,
+    DepartmentOutcome,
+    Interceptor,
+    Stages,
+    VerifyInput,
+)
 from verifier.model import CallerIdentity
+from verifier.model._plain import PlainResult
 
 GUARDIAN = resident_id("44030519850312201")
 CHILD = resident_id("44030520170605102")
@@ -271,3 +280,48 @@ async def test_unsampled_verifications_record_no_trace_id(
     assert telemetry.spans() == []
     assert isinstance(audit.records[0], AuditRecord)
     assert audit.records[0].trace_id is None
+
+
+class SpanWitness(Interceptor):
+    """An embedder's interceptor: notes the span current in each stage it is shown."""
+
+    def __init__(self) -> None:
+        self.current: list[tuple[str, str]] = []
+
+    def intercept(self, next: Stages) -> Stages:
+        return _SpanWitness(next, self.current)
+
+
+class _SpanWitness(Stages):
+    def __init__(self, next: Stages, current: list[tuple[str, str]]) -> None:
+        super().__init__(next)
+        self._current = current
+
+    def _note(self, stage: str) -> None:
+        span = trace.get_current_span()
+        name = span.name if isinstance(span, ReadableSpan) else "none"
+        self._current.append((stage, name))
+
+    async def verify(self, input: VerifyInput) -> PlainResult:
+        self._note("verify")
+        return await self.next.verify(input)
+
+    async def department(self, input: DepartmentInput) -> DepartmentOutcome:
+        self._note(f"department {input.plan.department}")
+        return await self.next.department(input)
+
+
+async def test_telemetry_is_the_outermost_interceptor_its_spans_hold_the_others(
+    make_traced_verifier: MakeTracedVerifier, recorded: Recorded
+) -> None:
+    # Telemetry plugs in as an interceptor: an embedder's own stages run inside the verify
+    # span and inside each department's span, so their logs and spans nest under ours.
+    witness = SpanWitness()
+    async with make_traced_verifier(interceptors=[witness]) as verifier:
+        result = await verifier.verify(parse_application(school_place()))
+    departments = sorted(call.department for call in result.department_calls)
+    assert witness.current[0] == ("verify", "verify school_place")
+    assert sorted(witness.current[1:]) == [
+        (f"department {name}", f"department {name}") for name in departments
+    ]
+    assert len(recorded.spans()) == 1 + len(departments)

@@ -2,9 +2,10 @@
 tamper-evident log behind it: hash-chained, checkpoint-signed, read and verified here; and
 the witnesses its signed checkpoints are published to, so that a log cut back is caught.
 
-``SqlWitness`` is loaded on first use (``verifier.audit.SqlWitness``, ``from verifier.audit
-import SqlWitness``): it needs SQLAlchemy, which a log with a file or Redis witness, and
-``import verifier``, should not pay for.
+``SqlWitness``, ``PostgresAuditLog`` and ``PostgresAuditStore`` (the PostgreSQL audit store,
+written and read) are loaded on first use (``from verifier.audit import SqlWitness``): they
+need SQLAlchemy or psycopg, which a log with a file or Redis witness, and ``import
+verifier``, should not pay for.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -31,11 +32,19 @@ from verifier.audit._record import (
     AuditedSubject,
     AuditEvent,
     AuditRecord,
+    DecisionTrace,
     RefusalRecord,
     UnauthenticatedRecord,
     audit_record_for,
     cancelled_record_for,
     refusal_record_for,
+)
+from verifier.audit._replay import (
+    ReplayedDecision,
+    ReplayReport,
+    SkipReason,
+    replay,
+    replay_decision,
 )
 from verifier.audit._sink import AuditSink
 from verifier.audit._verify import ChainBreak, ChainVerification, verify_audit_log
@@ -43,6 +52,8 @@ from verifier.audit._witness import FileWitness, Witness, WitnessError, open_wit
 from verifier.audit._witness_redis import RedisWitness
 
 if TYPE_CHECKING:
+    from verifier.audit._pg_log import PostgresAuditLog
+    from verifier.audit._pg_reader import PostgresAuditStore
     from verifier.audit._witness_sql import SqlWitness
 
 
@@ -51,6 +62,14 @@ def __getattr__(name: str) -> Any:
         from verifier.audit._witness_sql import SqlWitness
 
         return SqlWitness
+    if name == "PostgresAuditLog":
+        from verifier.audit._pg_log import PostgresAuditLog
+
+        return PostgresAuditLog
+    if name == "PostgresAuditStore":
+        from verifier.audit._pg_reader import PostgresAuditStore
+
+        return PostgresAuditStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -70,13 +89,19 @@ __all__ = [
     "ChainBreak",
     "ChainVerification",
     "ChainedAuditLog",
+    "DecisionTrace",
     "EncodedRecord",
     "FileWitness",
     "HighRiskMonitor",
+    "PostgresAuditLog",
+    "PostgresAuditStore",
     "Pseudonymiser",
     "RedisWitness",
     "RefusalRecord",
+    "ReplayReport",
+    "ReplayedDecision",
     "SignedCheckpoint",
+    "SkipReason",
     "SqlWitness",
     "UnauthenticatedRecord",
     "Witness",
@@ -93,5 +118,7 @@ __all__ = [
     "public_key_id",
     "read_audit_entries",
     "refusal_record_for",
+    "replay",
+    "replay_decision",
     "verify_audit_log",
 ]

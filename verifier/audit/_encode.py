@@ -66,11 +66,43 @@ class CallFields(Protocol):
     def attempts(self) -> int: ...
 
 
+class ClauseFields(Protocol):
+    @property
+    def clause(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def facts(self) -> Sequence[str]: ...
+    @property
+    def threshold(self) -> str | None: ...
+    @property
+    def depth(self) -> int: ...
+
+
+class ComponentFields(Protocol):
+    @property
+    def component(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def points(self) -> float | None: ...
+    @property
+    def facts(self) -> Sequence[str]: ...
+    @property
+    def basis(self) -> str | None: ...
+
+
 class DecisionFields(Protocol):
     @property
     def outcome(self) -> str: ...
     @property
     def score(self) -> float | None: ...
+    @property
+    def explanation(self) -> Sequence[ClauseFields]: ...
+    @property
+    def score_components(self) -> Sequence[ComponentFields]: ...
 
 
 class ResultFields(Protocol):
@@ -106,6 +138,8 @@ class ApplicationFields(Protocol):
 
     @property
     def subjects(self) -> Sequence[SubjectFields]: ...
+    @property
+    def parameters(self) -> Mapping[str, str | int | bool]: ...
     @property
     def operator(self) -> str | None: ...
     @property
@@ -145,6 +179,7 @@ def encode_verification(
     pseudonymiser: Pseudonymiser,
     time: datetime,
     trace_id: str | None = None,
+    thresholds: Mapping[str, bool | int | float | str] | None = None,
 ) -> EncodedRecord:
     """The record ``audit_record_for`` would build from the same arguments, encoded."""
     encoded_calls = [(call.department, _EncodedCall(call)) for call in result.department_calls]
@@ -179,6 +214,7 @@ def encode_verification(
         f'"service_item":{_text(result.service_item)},'
         f'"subjects":[{subjects}],'
         f'"time":{_text(to_jsonable_python(time))},'
+        f'"trace":{_trace(result, application, thresholds or {})},'
         f'"trace_id":{_optional(trace_id)}}}'
     )
     return EncodedRecord(
@@ -205,22 +241,119 @@ def _fact(fact: FactFields, catalogue: Catalogue, calls: Mapping[str, _EncodedCa
     provenance = fact.provenance
     call = calls[provenance.department]
     definition = catalogue.facts[fact.fact]
-    roles = ",".join(_text(role) for role in dict.fromkeys(fact.subjects.values()))
+    # What the fact's use and its catalogue entry fix is encoded once per distinct use
+    # (a caseload repeats the same few dozen): keyed by the values themselves, so a
+    # different catalogue or department can never be given another's text.
+    key = (
+        fact.name,
+        fact.fact,
+        call.department,
+        tuple(fact.subjects.values()),
+        definition.replaces_document,
+        definition.sharing,
+    )
+    fixed = _FIXED_PARTS.get(key)
+    if fixed is None:
+        fixed = _fixed_parts(key)
+    department_and_fact, name, document_to_sharing = fixed
     return (
         f'{{"attempts":{call.attempts},'
-        f'"cached":{_bool(provenance.cached)},'
-        f'"department":{call.department},'
-        f'"fact":{_text(fact.fact)},'
-        f'"latency_ms":{call.latency_ms},'
-        f'"name":{_text(fact.name)},'
-        f'"reason":{_optional(fact.reason)},'
-        f'"replaces_document":{_optional(definition.replaces_document)},'
-        f'"roles":[{roles}],'
-        f'"sharing":{_text(definition.sharing)},'
-        f'"stale":{_bool(provenance.stale)},'
+        f'"cached":{_bool(provenance.cached)}'
+        f"{department_and_fact}{call.latency_ms}"
+        f"{name}{_optional(fact.reason)}"
+        f"{document_to_sharing}{_bool(provenance.stale)},"
         f'"status":{_text(fact.status)},'
         f'"value":{_value(fact.value)}}}'
     )
+
+
+def _trace(
+    result: ResultFields,
+    application: ApplicationFields,
+    thresholds: Mapping[str, bool | int | float | str],
+) -> str:
+    """``DecisionTrace`` as ``canonical_json`` writes it."""
+    decision = result.decision
+    clauses = ",".join(_clause(line) for line in decision.explanation)
+    components = ",".join(_component(c) for c in decision.score_components)
+    rule_version = f"{result.service_item}@{result.item_version}"
+    return (
+        f'{{"clauses":[{clauses}],'
+        f'"parameters":{_scalars(application.parameters)},'
+        f'"rule_version":{_text(rule_version)},'
+        f'"score_components":[{components}],'
+        f'"thresholds":{_scalars(thresholds)}}}'
+    )
+
+
+def _clause(line: ClauseFields) -> str:
+    # Only the outcome differs between two evaluations of one compiled clause: the rest is
+    # encoded once per (item, date) and reused (it is most of a trace's cost).
+    key = (line.clause, line.depth, tuple(line.facts), line.label, line.threshold)
+    around = _CLAUSES.get(key)
+    if around is None:
+        if len(_CLAUSES) >= MAX_CACHED_CLAUSES:
+            _CLAUSES.clear()
+        around = _CLAUSES[key] = (
+            f'{{"clause":{_text(line.clause)},'
+            f'"depth":{int(line.depth)!r},'
+            f'"facts":[{",".join(_text(name) for name in line.facts)}],'
+            f'"label":{_text(line.label)},'
+            f'"outcome":',
+            f',"threshold":{_optional(line.threshold)}}}',
+        )
+    return f"{around[0]}{_text(line.outcome)}{around[1]}"
+
+
+MAX_CACHED_CLAUSES = 4096
+"""Clauses kept encoded: every labelled clause of every item on a few dates, many times over
+(the cache starts afresh when full)."""
+_CLAUSES: dict[tuple[str, int, tuple[str, ...], str, str | None], tuple[str, str]] = {}
+
+
+def _component(component: ComponentFields) -> str:
+    points = component.points
+    return (
+        f'{{"basis":{_optional(component.basis)},'
+        f'"component":{_text(component.component)},'
+        f'"facts":[{",".join(_text(name) for name in component.facts)}],'
+        f'"label":{_text(component.label)},'
+        f'"points":{"null" if points is None else _float(points)}}}'
+    )
+
+
+def _scalars(values: Mapping[str, bool | int | float | str]) -> str:
+    """A mapping of names to flags, numbers or text, keys sorted as ``canonical_json``."""
+    return "{" + ",".join(f"{_text(key)}:{_scalar(values[key])}" for key in sorted(values)) + "}"
+
+
+def _scalar(value: bool | int | float | str) -> str:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, float):
+        return _float(value)
+    return _value(value)
+
+
+_FixedKey = tuple[str, str, str, tuple[str, ...], str | None, str]
+_FIXED_PARTS: dict[_FixedKey, tuple[str, str, str]] = {}
+MAX_FIXED_PARTS = 4096
+"""Distinct fact uses whose fixed text is kept: far more than the items define."""
+
+
+def _fixed_parts(key: _FixedKey) -> tuple[str, str, str]:
+    name, fact, department, subject_roles, document, sharing = key
+    roles = ",".join(_text(role) for role in dict.fromkeys(subject_roles))
+    parts = (
+        f',"department":{department},"fact":{_text(fact)},"latency_ms":',
+        f',"name":{_text(name)},"reason":',
+        f',"replaces_document":{_optional(document)},"roles":[{roles}],'
+        f'"sharing":{_text(sharing)},"stale":',
+    )
+    if len(_FIXED_PARTS) >= MAX_FIXED_PARTS:
+        _FIXED_PARTS.clear()
+    _FIXED_PARTS[key] = parts
+    return parts
 
 
 _text = encode_basestring

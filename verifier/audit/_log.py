@@ -6,12 +6,10 @@ Ed25519 key every ``checkpoint_every`` records, as the last entry of every full 
 on a clean close. ``append`` returns once its record is on disk (fsync'd), so an answer is
 never sent for a record a crash could lose.
 
-Concurrent verifications share fsyncs (group commit): records that arrive while one batch
-is being made durable go into the next batch, and a batch waits a few turns of the event
-loop while records keep arriving (``_gather``), so the disk's fsync is paid once per batch,
-and the event loop never waits on the disk. With ``fsync=False`` (durable against a process
-crash, not a power loss) records are written inline instead: without a sync, a thread hop
-would cost more than the write.
+Concurrent verifications share fsyncs (group commit, see ``_batching``): the disk's fsync is
+paid once per batch, and the event loop never waits on the disk. With ``fsync=False``
+(durable against a process crash, not a power loss) records are written inline instead:
+without a sync, a thread hop would cost more than the write.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from verifier._errors import AuditUnavailable
+from verifier.audit._batching import GroupCommitter
 from verifier.audit._encode import EncodedRecord
 from verifier.audit._format import AuditLogError, canonical_json
 from verifier.audit._keys import public_key_id
@@ -44,10 +43,6 @@ logger = logging.getLogger("verifier.audit")
 
 DEFAULT_MAX_FILE_BYTES = 64 << 20
 DEFAULT_CHECKPOINT_EVERY = 1000
-GATHER_TURNS = 4
-"""At most how many turns of the event loop a batch waits for more records. Under load a
-turn runs many verifications' steps, so each turn is latency every record in the batch
-pays: at concurrency 64, 16 turns lost throughput that 4 did not."""
 
 
 def _utc_now() -> datetime:
@@ -117,9 +112,7 @@ class ChainedAuditLog(AuditSink):
         )
         # One thread owns the files: entries stay in order and the loop never waits on disk.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-writer")
-        self._pending: list[tuple[str, asyncio.Future[None]]] = []
-        self._drainer: asyncio.Task[None] | None = None
-        self._failing = False
+        self._batches = GroupCommitter(str(directory), self._executor, self._writer.append_records)
         self._closed = False
 
     @property
@@ -151,99 +144,39 @@ class ChainedAuditLog(AuditSink):
             try:
                 self._writer.append_records([body])
             except Exception as exc:
-                raise self._refused(exc) from None
-            self._recovered()
+                raise self._batches.refused(exc) from None
+            self._batches.recovered()
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((body, future))
-        if self._drainer is None:
-            self._drainer = asyncio.ensure_future(self._drain())
-        await future
-
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self._pending:
-                await self._gather()
-                batch, self._pending = self._pending, []
-                bodies = [body for body, _ in batch]
-                try:
-                    await loop.run_in_executor(self._executor, self._writer.append_records, bodies)
-                except Exception as exc:
-                    error = self._refused(exc, len(batch))
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
-                    continue
-                self._recovered()
-                for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
-        finally:
-            self._drainer = None
-
-    async def _gather(self) -> None:
-        """Let the records about to arrive join the batch: under load verifications finish
-        a turn of the event loop apart, and the first one synced alone would cost every
-        other its own sync. The loop turns while records keep arriving, at most
-        ``GATHER_TURNS`` times; a lone record waits one turn, no timer."""
-        for _ in range(GATHER_TURNS):
-            arrived = len(self._pending)
-            await asyncio.sleep(0)
-            if len(self._pending) == arrived:
-                return
+        await self._batches.commit(body)
 
     async def probe(self) -> None:
         """Write a batch's worth of bytes at the end of the current file, sync them and cut
         them off again (``ChainWriter.probe``): the chain gains no entry."""
         if self._closed:
             raise AuditUnavailable("the audit log is closed")
+        if self._fsync:
+            await self._batches.run(self._writer.probe)
+            return
         try:
-            if self._fsync:
-                loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._executor, self._writer.probe)
-            else:
-                self._writer.probe()
+            self._writer.probe()
         except Exception as exc:
-            raise self._refused(exc, 0) from None
-        self._recovered()
+            raise self._batches.refused(exc, 0) from None
+        self._batches.recovered()
 
     async def seal(self) -> None:
         """Write what is pending, then end the log with a shutdown checkpoint and stay open
         (``ChainWriter.seal``): the log verifies as closed until the next record."""
         if self._closed:
             raise AuditUnavailable("the audit log is closed")
-        if self._drainer is not None:
-            await self._drainer
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._executor, self._writer.seal)
-        except Exception as exc:
-            raise self._refused(exc, 0) from None
-
-    def _refused(self, exc: Exception, records: int = 1) -> AuditUnavailable:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        if not self._failing:
-            # Once per outage, not once per batch: a full disk must not also flood the logs.
-            logger.error(
-                "audit log %s: write failed (%s); refusing answers", self.directory, reason
-            )
-            self._failing = True
-        logger.debug("audit write failed: %d record(s) refused", records)
-        return AuditUnavailable(f"audit write failed: {reason}")
-
-    def _recovered(self) -> None:
-        if self._failing:
-            self._failing = False
-            logger.warning("audit log %s: writing again; answers resume", self.directory)
+        await self._batches.drained()
+        await self._batches.run(self._writer.seal)
 
     async def aclose(self) -> None:
         """Write what is pending, seal the log with a shutdown checkpoint, release it."""
         if self._closed:
             return
         self._closed = True
-        if self._drainer is not None:
-            await self._drainer
+        await self._batches.drained()
         loop = asyncio.get_running_loop()
         logger.info(
             "audit log %s: %d records written in %d fsyncs since opening",

@@ -7,11 +7,11 @@ keyed pseudonym and a masked form.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from verifier._errors import Refusal
 from verifier.audit._pseudonym import Pseudonymiser
@@ -20,15 +20,22 @@ from verifier.model import (
     Application,
     CallerIdentity,
     CallOutcome,
+    ClauseExplanation,
     DecisionOutcome,
     DepartmentCall,
     FactStatus,
     FactValue,
+    ScoreComponent,
     UnknownReason,
     VerificationResult,
     mask_identifier,
 )
-from verifier.model._plain import PlainCall, PlainResult
+from verifier.model._plain import PlainCall, PlainClause, PlainComponent, PlainResult
+
+ThresholdValue = StrictBool | StrictInt | StrictFloat | StrictStr
+"""A dated parameter's value (``verifier.rules.DatedParameter``: a number, text or a flag)."""
+ParameterValue = StrictStr | StrictInt | StrictBool
+"""An application parameter's value (the district, a household size…), as validated."""
 
 
 class AuditedSubject(BaseModel):
@@ -71,6 +78,27 @@ class AuditedCall(BaseModel):
     attempts: int
 
 
+class DecisionTrace(BaseModel):
+    """Why a decision came out as it did, kept with it: the rule version, the application's
+    parameters and the thresholds in force, and every labelled clause with its outcome.
+
+    Status facts only: the clauses name the facts they read (the values are the record's
+    ``facts``, already status values), the thresholds are the policy's own numbers, the
+    parameters those the item declares (validated at the edge: a district code, a household
+    size). Its size is bounded by the item (``verifier.rules.trace_size_bound``, at most 16 KiB)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule_version: str
+    """``<item>@<version>``, as the facts' provenance names it."""
+    parameters: dict[str, ParameterValue]
+    thresholds: dict[str, ThresholdValue]
+    """Every dated parameter the item reads, by name, as in force on the reference date."""
+    clauses: tuple[ClauseExplanation, ...]
+    """The labelled clauses in pre-order (``depth`` gives the tree), each with its outcome."""
+    score_components: tuple[ScoreComponent, ...] = ()
+
+
 class AuditRecord(BaseModel):
     """One verification: who asked which facts about whom, for what, and what was disclosed."""
 
@@ -104,6 +132,9 @@ class AuditRecord(BaseModel):
     pseudonym_key_fingerprint: str | None = None
     """``Pseudonymiser.fingerprint`` of the key its pseudonyms were made with (None in
     records written before it was kept)."""
+    trace: DecisionTrace | None = None
+    """Why the decision came out as it did (None: cancelled, so no decision; or written
+    before traces were kept)."""
 
 
 class AlertRecord(BaseModel):
@@ -247,7 +278,10 @@ def audit_record_for(
     pseudonymiser: Pseudonymiser,
     time: datetime,
     trace_id: str | None = None,
+    thresholds: Mapping[str, ThresholdValue] | None = None,
 ) -> AuditRecord:
+    """The record of an answered verification; ``thresholds``: the dated parameters in force
+    (``DatedRule.thresholds``), kept in its trace."""
     calls_by_department = {call.department: call for call in result.department_calls}
     facts = tuple(
         AuditedFact(
@@ -280,6 +314,43 @@ def audit_record_for(
         score=result.decision.score,
         department_calls=_audited_calls(result.department_calls),
         duration_ms=result.duration_ms,
+        trace=decision_trace(result, application, thresholds or {}),
+    )
+
+
+def decision_trace(
+    result: VerificationResult | PlainResult,
+    application: Application,
+    thresholds: Mapping[str, ThresholdValue],
+) -> DecisionTrace:
+    decision = result.decision
+    return DecisionTrace(
+        rule_version=f"{result.service_item}@{result.item_version}",
+        parameters=dict(application.parameters),
+        thresholds=dict(thresholds),
+        clauses=tuple(_clause(line) for line in decision.explanation),
+        score_components=tuple(_component(c) for c in decision.score_components),
+    )
+
+
+def _clause(line: ClauseExplanation | PlainClause) -> ClauseExplanation:
+    return ClauseExplanation(
+        clause=line.clause,
+        label=line.label,
+        outcome=line.outcome,
+        facts=tuple(line.facts),
+        threshold=line.threshold,
+        depth=line.depth,
+    )
+
+
+def _component(component: ScoreComponent | PlainComponent) -> ScoreComponent:
+    return ScoreComponent(
+        component=component.component,
+        label=component.label,
+        points=component.points,
+        facts=tuple(component.facts),
+        basis=component.basis,
     )
 
 

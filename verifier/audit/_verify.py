@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from verifier.audit._chain import checkpoint_entry_hash
 from verifier.audit._checkpoint import SignedCheckpoint
 from verifier.audit._format import (
     CHECKPOINT_KEYS,
@@ -78,6 +80,19 @@ class ChainVerification:
     """The latest checkpoint of this log that the witness holds (None: none, or no witness)."""
     truncated: bool = False
     """The log ends before ``witnessed``: cut back (``first_break`` says where it ends)."""
+    retired: SignedCheckpoint | None = None
+    """The checkpoint the log's retired entries ended with (the PostgreSQL store's dropped
+    months): the log is verified from the entry after it; None: nothing retired."""
+
+    @property
+    def state(self) -> str:
+        """``INTACT``; ``TRUNCATED`` (ends before the witness's checkpoint); ``UNSEALED``
+        (only the closing checkpoint is missing: live, crashed or cut short); or ``BROKEN``."""
+        if self.ok:
+            return "INTACT"
+        if self.truncated:
+            return "TRUNCATED"
+        return "UNSEALED" if self.unsealed else "BROKEN"
 
 
 def verify_audit_log(
@@ -98,29 +113,91 @@ def verify_audit_log(
     """
     if not directory.is_dir():
         raise AuditLogError(f"{directory} is not a directory")
+    return verify_chain(
+        _file_segments(directory, allow_open_tail),
+        public_key,
+        start=directory / log_file_name(1),
+        log_id=first_entry_hash(directory),
+        allow_open_tail=allow_open_tail,
+        witness=witness,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """In a segment's lines: a fault of the store's own row, found before its line is
+    checked (a PostgreSQL row whose indexed columns disagree with its entry)."""
+
+    seq: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSegment:
+    """A part of one chain, in order: a file of the file store, a month of the PostgreSQL
+    store. Every segment but the last must end with a rotation checkpoint."""
+
+    label: Path
+    """Named in a break (``file``); for a file, its path."""
+    lines: Iterable[bytes | RowProblem]
+    tolerate_torn: bool = False
+    """An incomplete last line is a write in progress, not an entry (a live file's end)."""
+
+
+def verify_chain(
+    segments: Iterable[ChainSegment],
+    public_key: Ed25519PublicKey,
+    *,
+    start: Path,
+    log_id: str | None,
+    allow_open_tail: bool = False,
+    witness: Witness | None = None,
+    retired: SignedCheckpoint | None = None,
+) -> ChainVerification:
+    """Check one chain, whatever store holds it, given its segments in order.
+
+    ``start`` names the chain where no entry can (an empty chain); ``log_id`` is the hash
+    entry 1 claims, by which the witness knows the log. ``retired``: the chain's entries up
+    to this checkpoint's entry were retired (partitions dropped after it was exported and
+    verified); it must be signed by ``public_key``, and the chain continues right after it.
+    """
     chain = _Chain(public_key)
+    if retired is not None:
+        chain.resume_after(retired, start)
     refused: WitnessError | None = None
-    if witness is not None:
+    if witness is not None and log_id is not None:
         try:
-            chain.witnessed = _witnessed(directory, public_key, witness)
+            chain.witnessed = _witnessed(log_id, public_key, witness)
         except WitnessError as exc:
             refused = exc  # a log broken on its own is reported as such first
     try:
-        chain.check_files(directory, allow_open_tail)
+        chain.check_segments(segments, start)
     except _Broken as broken:
         return chain.result(broken.at)
     if refused is not None:
         raise refused
     try:
-        chain.check_reaches_witnessed(directory)
+        chain.check_reaches_witnessed(start)
     except _Broken as broken:
         return chain.result(broken.at, truncated=True)
     if not allow_open_tail:
         try:
-            chain.check_sealed_at_shutdown(directory)
+            chain.check_sealed_at_shutdown(start)
         except _Broken as broken:
             return chain.result(broken.at, unsealed=True)
     return chain.result(None)
+
+
+def _file_segments(directory: Path, allow_open_tail: bool) -> Iterator[ChainSegment]:
+    files = log_files(directory)
+    if not files:
+        raise _Broken(ChainBreak(directory / log_file_name(1), 0, None, "no audit files"))
+    for number, (found, path) in enumerate(files, start=1):
+        if found != number:
+            missing = directory / log_file_name(number)
+            raise _Broken(ChainBreak(missing, 0, None, f"{missing.name} is missing"))
+        tolerate_torn = allow_open_tail and number == len(files)
+        yield ChainSegment(path, read_lines(path), tolerate_torn)
 
 
 class _Broken(Exception):
@@ -153,6 +230,7 @@ class _Chain:
         self.log_id = GENESIS
         """The hash of entry 1, once read: what every v2 checkpoint names as its log."""
         self.witnessed: SignedCheckpoint | None = None
+        self.retired: SignedCheckpoint | None = None
         self.last: _Last | None = None
 
     def result(
@@ -170,30 +248,46 @@ class _Chain:
             log_id=self.log_id if self.seq else None,
             witnessed=self.witnessed,
             truncated=truncated,
+            retired=self.retired,
         )
 
-    def check_files(self, directory: Path, allow_open_tail: bool) -> None:
-        files = log_files(directory)
-        if not files:
-            raise _Broken(ChainBreak(directory / log_file_name(1), 0, None, "no audit files"))
-        for number, (found, path) in enumerate(files, start=1):
-            if found != number:
-                missing = directory / log_file_name(number)
-                raise _Broken(ChainBreak(missing, 0, None, f"{missing.name} is missing"))
+    def resume_after(self, retired: SignedCheckpoint, start: Path) -> None:
+        """Continue after ``retired``'s entry, whose earlier entries are no longer kept."""
+        if not retired.verifies(self.key) or retired.reason not in ("rotation", "shutdown"):
+            problem = "the checkpoint the retired entries ended with does not verify"
+            raise AuditLogError(
+                f"{start}: {problem} with the given public key, or does not end a month"
+            )
+        self.retired = retired
+        self.seq = retired.through_seq + 1
+        self.prev = checkpoint_entry_hash(retired)
+        self.records = retired.records
+        self.log_id = retired.log_id
+        self.sealed_through = retired.through_seq
+        self.last = _Last(start, 0, self.seq, "checkpoint", retired.reason, retired.version)
+
+    def check_segments(self, segments: Iterable[ChainSegment], start: Path) -> None:
+        """Every segment's entries; raises ``_Broken`` at the first that breaks the chain
+        (the segments themselves may raise it: a missing file)."""
+        for segment in segments:
             if self.last is not None and self.last.reason != "rotation":
                 problem = (
-                    f"the file does not end with a rotation checkpoint, yet {path.name} follows"
+                    "the file does not end with a rotation checkpoint, yet "
+                    f"{segment.label.name} follows"
                 )
                 raise _Broken(self._at(self.last, problem))
-            self.last = _Last(path, 0)
-            tolerate_torn = allow_open_tail and number == len(files)
-            self._check_file(path, tolerate_torn)
+            self.last = _Last(segment.label, 0)
+            self._check_segment(segment)
+        if self.last is None:
+            raise _Broken(ChainBreak(start, 0, None, "no entries"))
 
-    def _check_file(self, path: Path, tolerate_torn: bool) -> None:
-        for number, line in enumerate(read_lines(path), start=1):
-            if tolerate_torn and not line.endswith(b"\n"):
+    def _check_segment(self, segment: ChainSegment) -> None:
+        for number, line in enumerate(segment.lines, start=1):
+            if isinstance(line, RowProblem):
+                raise _Broken(ChainBreak(segment.label, number, line.seq, line.reason))
+            if segment.tolerate_torn and not line.endswith(b"\n"):
                 return  # a write in progress (or torn by a crash): never acknowledged
-            self._check_line(line, path, number)
+            self._check_line(line, segment.label, number)
 
     def _check_line(self, line: bytes, path: Path, number: int) -> None:
         try:
@@ -288,11 +382,11 @@ class _Chain:
             return "the entry is not the checkpoint the witness holds for this place in the log"
         return None
 
-    def check_reaches_witnessed(self, directory: Path) -> None:
+    def check_reaches_witnessed(self, start: Path) -> None:
         witnessed = self.witnessed
         if witnessed is None or self.seq > witnessed.through_seq:
             return
-        last = self.last or _Last(directory / log_file_name(1), 0)
+        last = self.last or _Last(start, 0)
         problem = (
             f"the log ends at seq {self.seq}, before the checkpoint the witness holds "
             f"(seq {witnessed.through_seq + 1}, sealing seq {witnessed.through_seq} and "
@@ -315,8 +409,8 @@ class _Chain:
             here.reason = None
         self.last = here
 
-    def check_sealed_at_shutdown(self, directory: Path) -> None:
-        last = self.last or _Last(directory / log_file_name(1), 0)
+    def check_sealed_at_shutdown(self, start: Path) -> None:
+        last = self.last or _Last(start, 0)
         if last.type == "checkpoint" and last.reason == "shutdown":
             if last.version >= 2:
                 return
@@ -338,13 +432,10 @@ class _Chain:
 
 
 def _witnessed(
-    directory: Path, public_key: Ed25519PublicKey, witness: Witness
+    log_id: str, public_key: Ed25519PublicKey, witness: Witness
 ) -> SignedCheckpoint | None:
-    """The witness's latest checkpoint of the log in ``directory`` (named by its first
-    entry), checked with the log's public key: a witness cannot forge one."""
-    log_id = first_entry_hash(directory)
-    if log_id is None:
-        return None
+    """The witness's latest checkpoint of the log ``log_id`` (the hash of its first entry),
+    checked with the log's public key: a witness cannot forge one."""
     witnessed = witness.latest(log_id)
     if witnessed is not None and not witnessed.verifies(public_key):
         raise WitnessError(

@@ -13,13 +13,14 @@ import logging
 import os
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from verifier.audit._chain import EMPTY_TIP, ChainEncoder, Tip
 from verifier.audit._checkpoint import LOG_BODY_KEYS, SignedCheckpoint
 from verifier.audit._files import (
     Descriptors,
@@ -35,10 +36,8 @@ from verifier.audit._format import (
     AuditLogError,
     MalformedLine,
     canonical_json,
-    chain_line,
     decode_entry,
     entry_hash,
-    entry_json,
     format_time,
     log_file_name,
     log_files,
@@ -55,25 +54,6 @@ _PROBE = b" " * 4096
 """What ``probe`` writes: the size of a small batch, and no newline, so that if a crash
 leaves it behind, opening the log cuts it as a torn tail."""
 
-
-@dataclass(frozen=True, slots=True)
-class _Tip:
-    """The last entry of the chain, and what the next entries need to know about it."""
-
-    seq: int
-    hash: str
-    unsealed: int
-    """Records since the last checkpoint."""
-    sealed_by: str | None
-    """The reason of the last entry if it is a checkpoint (a v1 shutdown's is not trusted:
-    None, so that closing the log seals it again with a v2 checkpoint)."""
-    records: int = 0
-    """Records in the whole log, through this entry."""
-    log_id: str = GENESIS
-    """The hash of the log's first entry (``GENESIS`` while it has none)."""
-
-
-_EMPTY = _Tip(0, GENESIS, 0, None)
 
 CheckpointListener = Callable[[SignedCheckpoint], None]
 
@@ -99,11 +79,10 @@ class ChainWriter:
             raise ValueError("max_file_bytes and checkpoint_every must be positive")
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self._key = signing_key
+        self._encoder = ChainEncoder(signing_key, checkpoint_every)
         self._key_id = public_key_id(signing_key.public_key())
         self._fsync = fsync
         self._max_file_bytes = max_file_bytes
-        self._checkpoint_every = checkpoint_every
         self._clock = clock
         self._on_checkpoint = on_checkpoint
         self.last_checkpoint: SignedCheckpoint | None = None
@@ -113,7 +92,7 @@ class ChainWriter:
         weakref.finalize(self, self._fds.close)
         self._number = 0
         self._size = 0
-        self._tip = _EMPTY
+        self._tip = EMPTY_TIP
         self._dirty = False
         """A failed batch may still be in the file past ``_size``: cut it before writing."""
         self.records_written = 0
@@ -193,11 +172,13 @@ class ChainWriter:
     def _append(self, entries: Sequence[tuple[str, str]]) -> None:
         self._prepare()
         time = format_time(self._clock())
-        data, tip, sealed = self._encode(self._tip, entries, time)
+        lines, tip, sealed = self._encoder.entries(self._tip, entries, time)
+        data = b"".join(lines)
         if self._size and self._size + len(data) > self._max_file_bytes:
             self._written(self._seal("rotation", time))
             self._prepare()
-            data, tip, sealed = self._encode(self._tip, entries, time)
+            lines, tip, sealed = self._encoder.entries(self._tip, entries, time)
+            data = b"".join(lines)
         self._write(data)
         self._tip = tip
         self._written(*sealed)
@@ -215,49 +196,8 @@ class ChainWriter:
         if self._tip.sealed_by == "rotation" and self._size:
             self._next_file()
 
-    def _encode(
-        self, tip: _Tip, entries: Sequence[tuple[str, str]], time: str
-    ) -> tuple[bytes, _Tip, list[SignedCheckpoint]]:
-        lines, sealed = [], []
-        for entry_type, body in entries:
-            line, tip = self._line(tip, entry_type, body, time)
-            lines.append(line)
-            if tip.unsealed >= self._checkpoint_every:
-                line, tip, checkpoint = self._checkpoint(tip, "periodic", time)
-                lines.append(line)
-                sealed.append(checkpoint)
-        return b"".join(lines), tip, sealed
-
-    def _line(self, tip: _Tip, entry_type: str, body: str, time: str) -> tuple[bytes, _Tip]:
-        seq = tip.seq + 1
-        line, digest = chain_line(tip.hash, entry_json(seq, tip.hash, entry_type, time, body))
-        is_record = entry_type == "record"
-        return line, _Tip(
-            seq,
-            digest,
-            tip.unsealed + is_record,
-            None,
-            tip.records + is_record,
-            digest if seq == 1 else tip.log_id,
-        )
-
-    def _checkpoint(
-        self, tip: _Tip, reason: str, time: str
-    ) -> tuple[bytes, _Tip, SignedCheckpoint]:
-        checkpoint = SignedCheckpoint.sign(
-            self._key,
-            log_id=tip.log_id,
-            through_seq=tip.seq,
-            chain_hash=tip.hash,
-            records=tip.records,
-            reason=reason,
-            time=time,
-        )
-        line, sealed = self._line(tip, "checkpoint", canonical_json(checkpoint.log_body()), time)
-        return line, replace(sealed, unsealed=0, sealed_by=reason), checkpoint
-
     def _seal(self, reason: str, time: str) -> SignedCheckpoint:
-        line, tip, checkpoint = self._checkpoint(self._tip, reason, time)
+        line, tip, checkpoint = self._encoder.checkpoint(self._tip, reason, time)
         self._write(line)
         self._tip = tip
         return checkpoint
@@ -330,7 +270,7 @@ class ChainWriter:
         )
         return size - cut
 
-    def _tip_of_current_file(self, path: Path, files: list[tuple[int, Path]]) -> _Tip:
+    def _tip_of_current_file(self, path: Path, files: list[tuple[int, Path]]) -> Tip:
         lines = lines_backwards(self._fds.file, self._size)
         _, last = next(lines)
         tip = _tip_of(last, path)
@@ -352,7 +292,7 @@ class ChainWriter:
         records = checkpoint.records + unsealed if checkpoint else _count_records(files)
         return replace(tip, unsealed=unsealed, records=records)
 
-    def _rotated_tip(self, files: list[tuple[int, Path]]) -> _Tip:
+    def _rotated_tip(self, files: list[tuple[int, Path]]) -> Tip:
         """The tip when the current file is still empty: the previous file's last entry, which
         must be the rotation checkpoint that started the current one."""
         previous = files[-2][1]
@@ -404,7 +344,7 @@ def _entry_of(line: bytes, path: Path) -> dict[str, Any]:
     return entry
 
 
-def _tip_of(line: bytes, path: Path) -> _Tip:
+def _tip_of(line: bytes, path: Path) -> Tip:
     try:
         digest, data = split_line(line)
         entry = decode_entry(data)
@@ -413,7 +353,7 @@ def _tip_of(line: bytes, path: Path) -> _Tip:
     sealed_by = entry["body"].get("reason") if entry["type"] == "checkpoint" else None
     if sealed_by == "shutdown" and "version" not in entry["body"]:
         sealed_by = None  # a v1 shutdown signed no reason: seal the log again on close
-    return _Tip(entry["seq"], digest, 0, sealed_by)
+    return Tip(entry["seq"], digest, 0, sealed_by)
 
 
 def _v2_checkpoint(entry: dict[str, Any]) -> SignedCheckpoint | None:

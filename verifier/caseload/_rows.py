@@ -45,11 +45,6 @@ RESULT_COLUMNS = (
 in CSV, JSON arrays in JSONL."""
 LIST_COLUMNS = ("failed_clauses", "unknown_facts", "failed_calls")
 REJECT_COLUMNS = ("row", "fields", "reason")
-HOUSEHOLD_SIZE = "household_size"
-"""The household re-checks compare the register's booklet with this count of the people the
-row names; the rule language cannot count roles, so a caseload reader must refuse a row
-whose count is not the subjects it fills (else a member could go unchecked: the items'
-files say so, ``social_assistance_recheck.yaml``)."""
 TEXT_FIELDS = {
     "case_no": "case_number",
     "reference_date": "reference_date",
@@ -103,11 +98,6 @@ def application_of(
                 except (TypeError, ValueError):
                     return Rejected(number, (column,), "not a whole number")
             data["parameters"][name] = value
-    size = data["parameters"].get(HOUSEHOLD_SIZE)
-    if isinstance(size, int) and size != len(data["subjects"]):
-        return Rejected(
-            number, (f"param_{HOUSEHOLD_SIZE}",), "not the number of subject_ columns filled"
-        )
     try:
         return parse_application(data)
     except InvalidApplication as error:

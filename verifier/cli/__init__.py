@@ -1,4 +1,5 @@
-"""The ``verifier`` command: demo, serve, verify, recheck, items, demo-city, simulate, audit."""
+"""The ``verifier`` command: demo, serve, verify, recheck, items, demo-city, simulate, audit,
+console."""
 
 from __future__ import annotations
 
@@ -27,12 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     _local.add_config_arguments(demo_city)
     demo_city.add_argument("--people", type=whole_number(1), default=10_000)
     demo_city.add_argument("--seed", type=whole_number(0), default=20260831)
+    demo_city.add_argument(
+        "--caseload-rows",
+        type=whole_number(1),
+        help="each re-check caseload exactly this many rows (cases repeated if need be)",
+    )
     demo_city.add_argument("--force", action="store_true", help="regenerate if present")
     demo_city.set_defaults(run=_local.run_demo_city)
 
     items = commands.add_parser("items", help="list service items and the facts they need")
     _local.add_config_arguments(items)
     items.set_defaults(run=_local.run_items)
+    from verifier.cli._items_test import add_items_test_command
+
+    add_items_test_command(items)
 
     verify = commands.add_parser("verify", help="verify one application")
     _local.add_config_arguments(verify)
@@ -99,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     from verifier.cli._audit import add_audit_commands
 
     add_audit_commands(commands)
+
+    from verifier.cli._console import add_console_command
+
+    add_console_command(commands)
     return parser
 
 

@@ -5,7 +5,13 @@
     query       which requests match: verifications and refusals (subject, caller, item,
                 period, decision, kind, refusal rule)
     show        one verification or refusal in full, with its place in the log
+    explain     why one decision came out as it did: its clauses, thresholds, parameters
+                and rule version, with the facts each clause read (from its trace)
+    replay      which recorded decisions of a period would change under another rule
+                version or changed dated parameters (what-if), asking no department
     report      sharing-performance figures for a period, refusals and alerts included
+    retire      (PostgreSQL store) drop months before a date, each chain sealed there by a
+                signed checkpoint exported first
     statement   for a citizen: who read which facts about them, when, and why; and which
                 requests about them access control refused (nothing was read for those)
 
@@ -37,24 +43,30 @@ from verifier.audit import (
     WitnessError,
     load_public_key,
     open_witness,
-    verify_audit_log,
 )
 from verifier.catalogue import load_catalogue
+from verifier.cli._audit_explain import explanation_json, render_explanation
+from verifier.cli._audit_replay import add_replay_arguments, run_replay
 from verifier.cli._audit_report import SharingReport
+from verifier.cli._audit_retire import add_retire_arguments, run_retire
 from verifier.cli._audit_source import (
-    PUBLIC_KEY_FILE,
+    Located,
     Period,
     RecordFilter,
     RequestKind,
     add_period_arguments,
-    add_source_arguments,
-    audit_directory,
-    chains_in,
     check_pseudonym_key,
     pseudonymiser_from,
     read_events,
     requests,
     subject_id,
+)
+from verifier.cli._audit_stores import (
+    PUBLIC_KEY_FILE,
+    AuditChain,
+    AuditSource,
+    add_source_arguments,
+    audit_source,
 )
 from verifier.cli._audit_text import (
     QUERY_HEADER,
@@ -128,6 +140,18 @@ def add_audit_commands(commands: Any) -> None:
     show.add_argument("--json", action="store_true", help="the record as JSON")
     show.set_defaults(run=run_show)
 
+    explain = _command(actions, "explain", "why one decision came out as it did")
+    explain.add_argument("request_id", metavar="REQUEST_ID")
+    explain.add_argument("--json", action="store_true", help="the trace and facts as JSON")
+    explain.set_defaults(run=run_explain)
+
+    replay = _command(
+        actions, "replay", "re-evaluate recorded decisions under other rules (what-if)"
+    )
+    add_period_arguments(replay)
+    add_replay_arguments(replay)
+    replay.set_defaults(run=_reports_log_errors(run_replay))
+
     report = _command(actions, "report", "sharing-performance figures for a period")
     add_period_arguments(report)
     report.add_argument("--json", action="store_true", help="the figures as one JSON document")
@@ -141,6 +165,10 @@ def add_audit_commands(commands: Any) -> None:
     add_period_arguments(statement)
     statement.add_argument("--json", action="store_true", help="one JSON object per access")
     statement.set_defaults(run=run_statement)
+
+    retire = _command(actions, "retire", "PostgreSQL store: drop old months behind a checkpoint")
+    add_retire_arguments(retire)
+    retire.set_defaults(run=_reports_log_errors(run_retire))
 
 
 def _command(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -171,7 +199,6 @@ def _reports_log_errors(command: Command) -> Command:
 @_reports_log_errors
 def run_verify(args: argparse.Namespace) -> int:
     config = config_from(args)
-    directory = audit_directory(args, config)
     witness = (
         None
         if args.no_witness
@@ -179,20 +206,22 @@ def run_verify(args: argparse.Namespace) -> int:
         if args.witness
         else witness_for(config)
     )
-    # One chain, or one per worker of `verifier serve --workers`: each verified alone.
+    # One chain, or one per worker of `verifier serve --workers` or per replica of the
+    # PostgreSQL store: each verified alone.
     reports = []
     try:
-        for chain in chains_in(directory):
-            key_path = Path(args.public_key) if args.public_key else chain / PUBLIC_KEY_FILE
-            if not key_path.is_file():
-                raise ConfigurationError(
-                    f"public key {key_path} does not exist (pass --public-key)"
-                )
-            public_key = load_public_key(key_path)  # ConfigurationError naming the file
-            result = verify_audit_log(
-                chain, public_key, allow_open_tail=args.allow_open_tail, witness=witness
-            )
-            reports.append((chain, key_path, result))
+        with audit_source(args, config) as source:
+            if not source.chains:
+                raise AuditLogError(f"{source.description}: no audit chain")
+            for chain in source.chains:
+                key_path = Path(args.public_key) if args.public_key else chain.public_key_file
+                if not key_path.is_file():
+                    raise ConfigurationError(
+                        f"public key {key_path} does not exist (pass --public-key)"
+                    )
+                public_key = load_public_key(key_path)  # ConfigurationError naming the file
+                result = chain.verify(public_key, args.allow_open_tail, witness)
+                reports.append((chain, key_path, result, source.root))
     except WitnessError as exc:
         print(f"witness error: {exc}", file=sys.stderr)
         return 2
@@ -203,28 +232,20 @@ def run_verify(args: argparse.Namespace) -> int:
     # proven, and worth telling apart from one whose bytes were changed.
     print(
         "\n\n".join(
-            "\n".join(_verification_lines(chain, key_path, result, witness))
-            for chain, key_path, result in reports
+            "\n".join(_verification_lines(chain, root, key_path, result, witness))
+            for chain, key_path, result, root in reports
         )
     )
-    return 0 if all(result.ok for _, _, result in reports) else 1
+    return 0 if all(result.ok for _, _, result, _ in reports) else 1
 
 
 def _verification_lines(
-    directory: Path, key: Path, result: ChainVerification, witness: Witness | None
+    chain: AuditChain, root: Path, key: Path, result: ChainVerification, witness: Witness | None
 ) -> list[str]:
     sealed, unsealed = result.sealed_through, result.unsealed
-    state = (
-        "INTACT"
-        if result.ok
-        else "TRUNCATED"
-        if result.truncated
-        else "UNSEALED"
-        if unsealed
-        else "BROKEN"
-    )
+    state = result.state
     lines = [
-        f"audit log {directory}: {state}",
+        f"audit log {chain.name}: {state}",
         f"  public key      {key}",
         f"  log id          {result.log_id[:16] if result.log_id else 'none (no entry)'}",
         f"  witness         {_witnessed(result, witness)}",
@@ -233,12 +254,19 @@ def _verification_lines(
         + (" before the break" if state == "BROKEN" else ""),
         f"  sealed through  seq {sealed}" if sealed is not None else "  sealed through  nothing",
     ]
+    if result.retired is not None:
+        retired = result.retired
+        lines.append(
+            f"  retired         seq 1 to {retired.through_seq + 1} ({retired.reason} checkpoint "
+            f"of {retired.time}, {_count(retired.records, 'record')}): verified from there"
+        )
     if result.ok or unsealed or result.truncated:
         tail = _count(result.open_tail, "entry", "entries")
         lines.append(f"  open tail       {tail} not yet sealed by a checkpoint")
     broken = result.first_break
     if broken is None:
         return lines
+    directory = Path(chain.name) if root.parts else root
     try:
         where = broken.file.relative_to(directory)
     except ValueError:
@@ -277,33 +305,33 @@ def _count(number: int, singular: str, plural: str | None = None) -> str:
 @_reports_log_errors
 def run_query(args: argparse.Namespace) -> int:
     config = config_from(args)
-    directory = audit_directory(args, config)
-    pseudonymiser = pseudonymiser_from(config) if args.subject else None
-    criteria = RecordFilter(
-        period=Period.from_args(args),
-        pseudonym=pseudonymiser.pseudonym(args.subject) if pseudonymiser else None,
-        caller=args.caller,
-        item=args.item,
-        decision=DecisionOutcome(args.decision) if args.decision else None,
-        kind=RequestKind(args.kind) if args.kind else None,
-        rule=args.rule,
-    )
-    rows = StreamingTable(QUERY_HEADER, print)
-    refused = found_count = 0
-    keys: Counter[str] = Counter()
-    for found in requests(directory, criteria, keys):
-        found_count += 1
-        refused += isinstance(found.record, RefusalRecord)
-        if args.json:
-            print(json_line(found.located, directory))
-        else:
-            rows.add(query_cells(found.record))
-    if pseudonymiser is not None:
-        check_pseudonym_key(pseudonymiser, keys, found_count)
-    if not args.json:
-        rows.flush()
-        print(_matched(rows.rows, refused))
-    return 0
+    with audit_source(args, config) as source:
+        pseudonymiser = pseudonymiser_from(config) if args.subject else None
+        criteria = RecordFilter(
+            period=Period.from_args(args),
+            pseudonym=pseudonymiser.pseudonym(args.subject) if pseudonymiser else None,
+            caller=args.caller,
+            item=args.item,
+            decision=DecisionOutcome(args.decision) if args.decision else None,
+            kind=RequestKind(args.kind) if args.kind else None,
+            rule=args.rule,
+        )
+        rows = StreamingTable(QUERY_HEADER, print)
+        refused = found_count = 0
+        keys: Counter[str] = Counter()
+        for found in requests(source, criteria, keys):
+            found_count += 1
+            refused += isinstance(found.record, RefusalRecord)
+            if args.json:
+                print(json_line(found.located, source.root))
+            else:
+                rows.add(query_cells(found.record))
+        if pseudonymiser is not None:
+            check_pseudonym_key(pseudonymiser, keys, found_count)
+        if not args.json:
+            rows.flush()
+            print(_matched(rows.rows, refused))
+        return 0
 
 
 def _matched(total: int, refused: int) -> str:
@@ -319,78 +347,102 @@ def _matched(total: int, refused: int) -> str:
 
 @_reports_log_errors
 def run_show(args: argparse.Namespace) -> int:
-    directory = audit_directory(args, config_from(args))
-    for located in read_events(directory):
-        record = located.event
-        if not isinstance(record, AuditRecord | RefusalRecord):
-            continue  # alerts and unauthenticated counts answer no request
-        if record.request_id != args.request_id:
-            continue
+    with audit_source(args, config_from(args)) as source:
+        located = _requested(source, args.request_id)
+        if located is None:
+            return 1
         if args.json:
-            print(json_line(located, directory))
-        elif isinstance(record, RefusalRecord):
-            print(render_refusal(located, directory))
+            print(json_line(located, source.root))
+        elif isinstance(located.event, RefusalRecord):
+            print(render_refusal(located, source.root))
         else:
-            print(render_verification(located, directory))
+            print(render_verification(located, source.root))
         return 0
+
+
+@_reports_log_errors
+def run_explain(args: argparse.Namespace) -> int:
+    with audit_source(args, config_from(args)) as source:
+        located = _requested(source, args.request_id)
+        if located is None:
+            return 1
+        if isinstance(located.event, RefusalRecord):
+            print(render_refusal(located, source.root))
+            print("\nrefused by access control: no rule was evaluated, no department asked")
+        elif args.json:
+            print(mapping_json(explanation_json(located)))
+        else:
+            print(render_explanation(located))
+        return 0
+
+
+def _requested(source: AuditSource, request_id: str) -> Located | None:
+    """The verification or refusal of ``request_id`` (None, said on stderr, if none)."""
+    for located in read_events(source):
+        record = located.event
+        # Alerts and unauthenticated counts answer no request.
+        if isinstance(record, AuditRecord | RefusalRecord) and record.request_id == request_id:
+            return located
     print(
-        f"no verification or refusal with request id {args.request_id!r} in {directory}",
+        f"no verification or refusal with request id {request_id!r} in {source.description}",
         file=sys.stderr,
     )
-    return 1
+    return None
 
 
 @_reports_log_errors
 def run_report(args: argparse.Namespace) -> int:
     config = config_from(args)
-    directory = audit_directory(args, config)
-    period = Period.from_args(args)
-    report = SharingReport(load_catalogue(config.catalogue), period)
-    for located in read_events(directory):
-        if period.contains(located.event.time):
-            report.add(located.event)
-    print(mapping_json(report.as_json()) if args.json else report.render())
-    return 0
+    with audit_source(args, config) as source:
+        period = Period.from_args(args)
+        report = SharingReport(load_catalogue(config.catalogue), period)
+        for located in read_events(source):
+            if period.contains(located.event.time):
+                report.add(located.event)
+        print(mapping_json(report.as_json()) if args.json else report.render())
+        return 0
 
 
 @_reports_log_errors
 def run_statement(args: argparse.Namespace) -> int:
     config = config_from(args)
-    directory = audit_directory(args, config)
-    pseudonymiser = pseudonymiser_from(config)
-    pseudonym = pseudonymiser.pseudonym(args.subject)
-    catalogue = load_catalogue(config.catalogue)
-    items = load_service_items(catalogue, config.items_dir, config.parameters_dir)
-    criteria = RecordFilter(period=Period.from_args(args), pseudonym=pseudonym)
-    if not args.json:
-        print(f"access statement for subject {mask_identifier(args.subject)}")
-        print(f"period: {criteria.period.describe()}\n")
-    accesses = refused = 0
-    keys: Counter[str] = Counter()
-    for found in requests(directory, criteria, keys):
-        record, seq = found.record, found.located.entry.seq
-        roles = [s.role for s in record.subjects if s.pseudonym == pseudonym]
-        if isinstance(record, RefusalRecord):
-            about = refusals_about(record, set(roles), items)
-            refused += 1
+    with audit_source(args, config) as source:
+        pseudonymiser = pseudonymiser_from(config)
+        pseudonym = pseudonymiser.pseudonym(args.subject)
+        catalogue = load_catalogue(config.catalogue)
+        items = load_service_items(catalogue, config.items_dir, config.parameters_dir)
+        criteria = RecordFilter(period=Period.from_args(args), pseudonym=pseudonym)
+        if not args.json:
+            print(f"access statement for subject {mask_identifier(args.subject)}")
+            print(f"period: {criteria.period.describe()}\n")
+        accesses = refused = 0
+        keys: Counter[str] = Counter()
+        for found in requests(source, criteria, keys):
+            record, seq = found.record, found.located.entry.seq
+            roles = [s.role for s in record.subjects if s.pseudonym == pseudonym]
+            if isinstance(record, RefusalRecord):
+                about = refusals_about(record, set(roles), items)
+                refused += 1
+                if args.json:
+                    print(json.dumps(_refused_json(seq, record, roles, about), ensure_ascii=False))
+                else:
+                    print(render_refused_access(record, roles, *about) + "\n")
+                continue
+            facts, unattributed = facts_about(record, set(roles), items)
+            accesses += 1
             if args.json:
-                print(json.dumps(_refused_json(seq, record, roles, about), ensure_ascii=False))
+                print(json.dumps(_access_json(seq, record, roles, facts, unattributed),
+                                 ensure_ascii=False))  # fmt: skip
             else:
-                print(render_refused_access(record, roles, *about) + "\n")
-            continue
-        facts, unattributed = facts_about(record, set(roles), items)
-        accesses += 1
-        if args.json:
-            print(json.dumps(_access_json(seq, record, roles, facts, unattributed),
-                             ensure_ascii=False))  # fmt: skip
-        else:
-            print(render_access(record, roles, facts, unattributed) + "\n")
-    check_pseudonym_key(pseudonymiser, keys, accesses + refused)
-    if not args.json:
-        print(f"{accesses} access(es) recorded")
-        if refused:
-            print(f"{refused} request(s) refused by access control: no department data was read")
-    return 0
+                print(render_access(record, roles, facts, unattributed) + "\n")
+        check_pseudonym_key(pseudonymiser, keys, accesses + refused)
+        if not args.json:
+            print(f"{accesses} access(es) recorded")
+            if refused:
+                print(
+                    f"{refused} request(s) refused by access control: no department data was read"
+                )
+        return 0
 
 
 def facts_about(

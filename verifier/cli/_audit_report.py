@@ -28,6 +28,22 @@ TOP_HOSTS = 20
 """Peer hosts shown with their unauthenticated calls (a scan can come from many)."""
 
 
+def documents_spared(record: AuditRecord, catalogue: Catalogue) -> list[str]:
+    """The paper documents a verification's KNOWN facts stood in for, each once, in fact
+    order. Records written before facts carried their document use today's catalogue."""
+    documents: dict[str, None] = {}
+    for fact in record.facts:
+        if fact.status is not FactStatus.KNOWN:
+            continue
+        definition = catalogue.facts.get(fact.fact)
+        document = fact.replaces_document or (
+            definition.replaces_document if definition is not None else None
+        )
+        if document:
+            documents[document] = None
+    return list(documents)
+
+
 @dataclass
 class LatencyHistogram:
     count: int = 0
@@ -105,11 +121,6 @@ class RuleFigures:
 class SharingReport:
     """Feed it records with ``add``; read the figures with ``as_json`` or ``render``."""
 
-    def _document_in_catalogue(self, fact_id: str) -> str | None:
-        """For records written before facts carried their document: today's catalogue."""
-        definition = self._catalogue.facts.get(fact_id)
-        return definition.replaces_document if definition is not None else None
-
     def __init__(self, catalogue: Catalogue, period: Period) -> None:
         self._catalogue = catalogue
         self.period = period
@@ -155,7 +166,6 @@ class SharingReport:
     def _add_verification(self, record: AuditRecord) -> None:
         self.verifications += 1
         self.by_item[record.service_item][decision_text(record)] += 1
-        documents: set[str] = set()  # one verification spares a document once
         for fact in record.facts:
             department = self.departments[fact.department]
             department.facts += 1
@@ -163,11 +173,9 @@ class SharingReport:
             department.stale += fact.stale
             if fact.status is FactStatus.KNOWN:
                 department.known += 1
-                document = fact.replaces_document or self._document_in_catalogue(fact.fact)
-                if document:
-                    documents.add(document)
             else:
                 department.unknown_by_reason[str(fact.reason)] += 1
+        documents = documents_spared(record, self._catalogue)
         self.documents.update(documents)
         self.sparing_verifications += bool(documents)
         for call in record.department_calls:

@@ -35,13 +35,12 @@ from verifier.audit import (
     Pseudonymiser,
     RefusalRecord,
     UnauthenticatedRecord,
-    read_audit_entries,
 )
+from verifier.cli._audit_stores import PUBLIC_KEY_FILE as PUBLIC_KEY_FILE
+from verifier.cli._audit_stores import AuditSource, file_source
+from verifier.cli._audit_stores import chains_in as chains_in
 from verifier.config import VerifierConfig, pseudonymiser_for
-from verifier.config._worker_chains import WORKER_DIRECTORY_PREFIX
 from verifier.model import DecisionOutcome, parse_credit_code, parse_resident_id
-
-PUBLIC_KEY_FILE = "signing-key.pub.pem"
 
 
 def _local_zone() -> tzinfo:
@@ -66,16 +65,6 @@ class RequestKind(StrEnum):
     REFUSAL = "refusal"
 
 
-def audit_directory(args: argparse.Namespace, config: VerifierConfig) -> Path:
-    """``--audit-dir`` (a copied log), else the configured audit directory; it must exist."""
-    directory = Path(args.audit_dir) if args.audit_dir else config.audit_directory()
-    if not directory.is_dir():
-        raise ConfigurationError(
-            f"audit directory {directory} does not exist (pass --audit-dir, --config or --data-dir)"
-        )
-    return directory
-
-
 def pseudonymiser_from(config: VerifierConfig) -> Pseudonymiser:
     """The key the engine pseudonymised subjects with; read, never created here."""
     return pseudonymiser_for(config, create=False)
@@ -87,13 +76,22 @@ def subject_id(text: str) -> str:
     history and the process list. Error messages never repeat the ID."""
     if text == "-":
         text = sys.stdin.readline().strip()
+    try:
+        return parse_subject(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_subject(text: str) -> str:
+    """A resident ID or credit code, normalised as the engine does; ValueError (never
+    repeating the ID) if it is neither."""
     problems = []
     for parse in (parse_resident_id, parse_credit_code):
         try:
             return parse(text)
         except ValueError as exc:
             problems.append(str(exc))
-    raise argparse.ArgumentTypeError(
+    raise ValueError(
         "not a valid resident ID or unified social credit code (" + "; ".join(problems) + ")"
     )
 
@@ -129,14 +127,22 @@ class Period:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Period:
-        since = args.since[0] if args.since else None
-        until = None
-        if args.until:
-            instant, whole_day = args.until
-            until = instant + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
-        if since is not None and until is not None and until <= since:
+        return cls.between(args.since, args.until)
+
+    @classmethod
+    def between(
+        cls, since: tuple[datetime, bool] | None, until: tuple[datetime, bool] | None
+    ) -> Period:
+        """From two ``moment`` values (either may be missing): a date ``until`` includes
+        that whole day, a date-time ``until`` that instant."""
+        start = since[0] if since else None
+        end = None
+        if until:
+            instant, whole_day = until
+            end = instant + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
+        if start is not None and end is not None and end <= start:
             raise ConfigurationError("--until must be later than --since")
-        return cls(since, until)
+        return cls(start, end)
 
     def contains(self, value: datetime) -> bool:
         aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -168,28 +174,12 @@ class Located:
         return f"{shown}:{self.entry.line}"
 
 
-WORKER_CHAIN_PREFIX = WORKER_DIRECTORY_PREFIX
-"""``verifier serve --workers N`` and ``verifier.spark`` write one chain per worker process:
-``<audit dir>/worker-<k>`` (``verifier.config._worker_chains``)."""
-
-
-def chains_in(directory: Path) -> list[Path]:
-    """The audit chains ``directory`` holds: its own log, and one per worker process of
-    ``verifier serve --workers`` or a Spark job (``worker-1``, ``worker-2`` …, in that order)."""
-    workers = [
-        path
-        for path in directory.glob(f"{WORKER_CHAIN_PREFIX}*")
-        if path.is_dir() and path.name.removeprefix(WORKER_CHAIN_PREFIX).isdigit()
-    ]
-    workers.sort(key=lambda path: int(path.name.removeprefix(WORKER_CHAIN_PREFIX)))
-    own = any(directory.glob("audit-*.jsonl"))
-    return [directory, *workers] if own or not workers else workers
-
-
-def read_events(directory: Path) -> Iterator[Located]:
-    """Every record entry of the log (checkpoints and recovery markers skipped), parsed:
-    chain by chain where workers wrote one each (``chains_in``)."""
-    for entry in (entry for chain in chains_in(directory) for entry in read_audit_entries(chain)):
+def read_events(source: AuditSource | Path) -> Iterator[Located]:
+    """Every record entry of the trail (checkpoints and recovery markers skipped), parsed:
+    chain by chain where workers or replicas wrote one each. A directory is its files'."""
+    if isinstance(source, Path):
+        source = file_source(source)
+    for entry in (entry for chain in source.chains for entry in chain.entries()):
         if entry.type != "record":
             continue
         try:
@@ -254,13 +244,13 @@ class LocatedRequest:
 
 
 def requests(
-    directory: Path, criteria: RecordFilter, keys: Counter[str] | None = None
+    source: AuditSource | Path, criteria: RecordFilter, keys: Counter[str] | None = None
 ) -> Iterator[LocatedRequest]:
     """The verifications and refusals that match, in log order (alerts are not requests).
 
     ``keys`` counts the pseudonym-key fingerprints of every request read, matching or not
     (for ``check_pseudonym_key``)."""
-    for located in read_events(directory):
+    for located in read_events(source):
         event = located.event
         if not isinstance(event, AuditRecord | RefusalRecord):
             continue
@@ -270,16 +260,27 @@ def requests(
             yield LocatedRequest(event, located)
 
 
+def other_pseudonym_keys(given: Pseudonymiser, keys: Counter[str]) -> list[str]:
+    """The fingerprints of the keys, other than ``given``, that requests were written with."""
+    return sorted(fingerprint for fingerprint in keys if fingerprint != given.fingerprint)
+
+
+def wrong_pseudonym_key(given: Pseudonymiser, keys: Counter[str], found: int) -> bool:
+    """No request was written with ``given`` and nothing was found: the search was made with
+    a key the log was not written with, and "nobody asked about this person" would be false."""
+    return bool(other_pseudonym_keys(given, keys)) and given.fingerprint not in keys and not found
+
+
 def check_pseudonym_key(given: Pseudonymiser, keys: Counter[str], found: int) -> None:
     """After a subject search found ``found`` requests: a search with a key the log was not
     written with finds nothing, which must not read as "nobody asked about this person".
 
     Raises ConfigurationError naming both fingerprints if no record was made with the given
     key; warns (standard error) of records made with another key it cannot search."""
-    other = sorted(fingerprint for fingerprint in keys if fingerprint != given.fingerprint)
+    other = other_pseudonym_keys(given, keys)
     if not other:
         return
-    if given.fingerprint not in keys and not found:
+    if wrong_pseudonym_key(given, keys, found):
         raise ConfigurationError(
             f"wrong pseudonym key: the log's records were written with key "
             f"{', '.join(other)}, the key given is {given.fingerprint}; no subject can be "
@@ -290,12 +291,6 @@ def check_pseudonym_key(given: Pseudonymiser, keys: Counter[str], found: int) ->
         f"another pseudonym key ({', '.join(other)}) and cannot be searched with this one "
         f"({given.fingerprint})",
         file=sys.stderr,
-    )
-
-
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--audit-dir", help="the audit log directory, e.g. a copy (default: from configuration)"
     )
 
 

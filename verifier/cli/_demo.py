@@ -2,7 +2,8 @@
 
 Starts ``verifier serve`` as a separate process on a free port (as an operator would),
 sends every sample application through a real gRPC channel, prints the decisions and facts
-with latencies, shows what bad input gets back, and stops the server with SIGTERM.
+with latencies, shows what bad input gets back, stops the server with SIGTERM, and re-checks
+a few thousand rows of a demo caseload in bulk (``_demo_recheck``), with its summary.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import grpc
 
 from verifier._errors import AccessDenied, ConfigurationError, InvalidApplication
+from verifier.cli._demo_recheck import show_recheck
 from verifier.cli._render import fact_value_text
 from verifier.config import VerifierConfig, ensure_demo_city
 from verifier.model import (
@@ -57,7 +59,8 @@ async def run_demo_job(config: VerifierConfig, python: str) -> int:
         code = await _stop(server)
     audit = config.audit_directory()
     print(f"\nserver stopped on SIGTERM (exit code {code}); audit log: {audit}")
-    return 1 if mismatches or code != 0 else 0
+    rechecked = await show_recheck(config, python)
+    return 1 if mismatches or code != 0 or rechecked not in (0, 4) else 0
 
 
 async def _wait_until_listening(server: asyncio.subprocess.Process) -> str:

@@ -31,7 +31,12 @@ def config_from(args: argparse.Namespace) -> VerifierConfig:
 def run_demo_city(args: argparse.Namespace) -> int:
     config = config_from(args)
     generated = ensure_demo_city(
-        config.data_dir, people=args.people, seed=args.seed, force=args.force, progress=print
+        config.data_dir,
+        people=args.people,
+        seed=args.seed,
+        force=args.force,
+        progress=print,
+        caseload_rows=args.caseload_rows,
     )
     if generated:
         print(f"demo city: {args.people} people written to {config.data_dir}")

@@ -9,15 +9,18 @@ skips the input rows it counts as done: a row is in exactly one of the two files
 
 At the end a final pass writes the output proper — the people who no longer qualify first
 (NOT_ELIGIBLE, then NEEDS_REVIEW, then ELIGIBLE; input order within each) — by reading the
-partial file once per group, so memory stays bounded whatever the caseload; it counts the
-summary on the way (from the files, so an interrupted and resumed run counts every row).
+partial file once, the first group written as it comes and the others set aside in a file
+each (copied after it), so memory stays bounded whatever the caseload; it counts the summary
+on the way (from the files, so an interrupted and resumed run counts every row).
 Only then are the partial file and the marker removed.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -44,6 +47,7 @@ from verifier.cli._recheck_rows import (
 )
 
 CHECKPOINT_SECONDS = 1.0
+COPY_CHUNK = 1 << 20
 
 
 @dataclass
@@ -163,17 +167,34 @@ class RecheckFiles:
         self._rejected.close()
         summary = Summary()
         ordered = self.output.with_name(self.output.name + ".ordering")
-        if self._final_form == "parquet":
-            write_parquet(ordered, self._ordered(summary), RESULT_COLUMNS, LIST_COLUMNS)
-            with ordered.open("rb") as written:
-                os.fsync(written.fileno())
-        else:
-            with ordered.open("w", encoding="utf-8", newline="") as handle:
-                handle.write(header_line(RESULT_COLUMNS, self._form))
-                for row in self._ordered(summary):
-                    handle.write(encode_line(row, RESULT_COLUMNS, self._form))
-                handle.flush()
-                os.fsync(handle.fileno())
+        spills = {
+            decision: self.output.with_name(f"{self.output.name}.{decision.lower()}")
+            for decision in DECISION_ORDER[1:]
+        }
+        try:
+            if self._final_form == "parquet":
+                rows = itertools.chain(
+                    self._first_group(summary, spills),
+                    *(decoded_rows(spill, RESULT_COLUMNS, self._form) for spill in spills.values()),
+                )
+                write_parquet(ordered, rows, RESULT_COLUMNS, LIST_COLUMNS)
+                with ordered.open("rb") as written:
+                    os.fsync(written.fileno())
+            else:
+                with ordered.open("w", encoding="utf-8", newline="") as handle:
+                    handle.write(header_line(RESULT_COLUMNS, self._form))
+                    for row in self._first_group(summary, spills):
+                        handle.write(encode_line(row, RESULT_COLUMNS, self._form))
+                    for spill in spills.values():  # already encoded: copied as they are
+                        with spill.open(encoding="utf-8", newline="") as group:
+                            if self._form == "csv":
+                                group.readline()  # its header
+                            shutil.copyfileobj(group, handle, COPY_CHUNK)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        finally:
+            for spill in spills.values():
+                spill.unlink(missing_ok=True)
         os.replace(ordered, self.output)
         sync_directory(self.output.parent)
         summary.rejected = sum(
@@ -183,13 +204,26 @@ class RecheckFiles:
         self.marker.unlink()
         return summary
 
-    def _ordered(self, summary: Summary) -> Iterator[dict[str, Any]]:
-        """The partial results, no longer qualifying first, counted into ``summary``."""
-        for decision in DECISION_ORDER:
+    def _first_group(self, summary: Summary, spills: dict[str, Path]) -> Iterator[dict[str, Any]]:
+        """One pass over the partial results, each row counted into ``summary``: the rows
+        of the first group (whom to stop paying) as they come, the others set aside in
+        ``spills``, one file per later group, to follow them in input order."""
+        last = DECISION_ORDER[-1]
+        handles = {
+            decision: _fresh(path, header_line(RESULT_COLUMNS, self._form))
+            for decision, path in spills.items()
+        }
+        try:
             for row in decoded_rows(self.partial, RESULT_COLUMNS, self._form):
-                if row["decision"] == decision:
-                    summary.count(row)
+                summary.count(row)
+                if row["decision"] == DECISION_ORDER[0]:
                     yield row
+                else:
+                    handle = handles.get(row["decision"], handles[last])
+                    handle.write(encode_line(row, RESULT_COLUMNS, self._form))
+        finally:
+            for handle in handles.values():
+                handle.close()
 
     def close(self) -> None:
         """Leave the files as the last marker knows them (an interrupted run)."""

@@ -58,12 +58,18 @@ def run_serve(args: argparse.Namespace) -> int:
         ensure_demo_city(config.data_dir, progress=print)
     address = listen_address(config, args.port)
     host = address.rpartition(":")[0]
+    health_ports: list[int] = []
 
     def ready(port: int) -> None:
         # The first line is read by scripts (the demo, tests): keep it exactly so.
         print(f"verifier listening on {host}:{port}", flush=True)
+        health_address = config.server.health_address
+        if health_address is not None and health_ports:
+            print(f"  health on {health_address.rpartition(':')[0]}:{health_ports[0]}", flush=True)
         if slot is None:  # a worker's supervisor says the rest, once for all
             print(f"  {security_summary(config)}", flush=True)
+        if telemetry.prometheus is not None:
+            print(f"  metrics on {telemetry.prometheus.url}", flush=True)
 
     credentials = server_credentials_for(config)
     # One telemetry set-up for the engine and the server (admission-control metrics).
@@ -83,6 +89,8 @@ def run_serve(args: argparse.Namespace) -> int:
             meter_provider=telemetry.meter_provider,
             authenticator=authenticator,
             credentials=credentials,
+            health_address=config.server.health_address,
+            health_ready=health_ports.append,
         )
     )
     print("verifier stopped", flush=True)

@@ -5,6 +5,7 @@ from verifier.config._settings import (
     AlertsConfig,
     AuditConfig,
     CacheConfig,
+    ConsoleConfig,
     DepartmentConfig,
     ResilienceConfig,
     ServerConfig,
@@ -16,6 +17,7 @@ from verifier.config._wiring import (
     create_adapter,
     ensure_demo_city,
     pseudonymiser_for,
+    replica_id_for,
     witness_for,
 )
 from verifier.telemetry._config import TelemetryConfig
@@ -24,6 +26,7 @@ __all__ = [
     "AlertsConfig",
     "AuditConfig",
     "CacheConfig",
+    "ConsoleConfig",
     "DepartmentConfig",
     "ResilienceConfig",
     "ServerConfig",
@@ -35,5 +38,6 @@ __all__ = [
     "ensure_demo_city",
     "load_config",
     "pseudonymiser_for",
+    "replica_id_for",
     "witness_for",
 ]

@@ -36,6 +36,13 @@ class ServerOptions(BaseModel):
     the seeds — while bounding what a burst can pile up."""
     max_queued_verifications: int = Field(default=64, ge=0)
     """Verifications that may wait for a slot (0: none wait)."""
+    max_connection_age_seconds: float | None = Field(default=None, gt=0)
+    """Ask each client to reconnect (HTTP/2 GOAWAY) once its connection is this old; None
+    (the default): never. Behind a headless Service, a client balancing with round_robin
+    learns of new replicas only when it re-resolves, which it does on reconnecting: this is
+    what lets a scaled-up replica get its share of long-lived channels."""
+    max_connection_age_grace_seconds: float = Field(default=30.0, ge=0)
+    """How long calls already running on a connection told to go may still finish."""
     queue_timeout_ms: int = Field(default=100, ge=0)
     """How long a queued verification waits for a slot before RESOURCE_EXHAUSTED: a short
     queue smooths bursts; a caller that would wait longer is better told to retry (possibly

@@ -105,6 +105,28 @@ class AuditConfig(BaseModel):
     """Records between signed checkpoints (also written at rotation and on a clean close)."""
     witness: WitnessConfig = Field(default_factory=WitnessConfig)
     """Where each signed checkpoint is published (see ``WitnessConfig``)."""
+    backend: Literal["files", "postgres"] = "files"
+    """``files``: hash-chained files in ``directory`` (the embedded default); ``postgres``:
+    the PostgreSQL audit store at ``url``, one chain per replica (``replica_id``), shared by
+    every replica of a deployment."""
+    url: SecretStr | None = None
+    """``postgres``: an SQLAlchemy URL, ``postgresql+psycopg://…`` (best given as
+    ``VERIFIER_AUDIT__URL``)."""
+    postgres_schema: str = Field(default="verifier_audit", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """``postgres``: the schema holding the store's tables (created and migrated on start)."""
+    replica_id: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$"
+    )
+    """``postgres``: the name of this replica's chain; defaults to the host name (a pod's
+    name on Kubernetes). Two running replicas must never share one: the second is refused."""
+
+    @model_validator(mode="after")
+    def _backend_has_its_place(self) -> AuditConfig:
+        if self.backend == "postgres" and self.url is None:
+            raise ValueError("audit.backend postgres needs audit.url")
+        if self.backend == "files" and self.url is not None:
+            raise ValueError("audit.url is for audit.backend postgres")
+        return self
 
     @model_validator(mode="after")
     def _one_signing_key(self) -> AuditConfig:
@@ -135,6 +157,11 @@ class ServerConfig(ServerOptions):
     program's ``serve`` cannot drift apart)."""
 
     address: str = "127.0.0.1:50051"
+    health_address: str | None = None
+    """Also serve ``grpc.health.v1`` alone, in plaintext, here (e.g. ``0.0.0.0:8086``), for
+    probes that speak no TLS (Kubernetes' gRPC probes). It carries the service's and each
+    department's status only, so unlike ``address`` it may face the network without TLS.
+    None (the default): health only on ``address``."""
     tls: TlsConfig | None = None
     """None: plaintext, which is only allowed on a loopback address (development)."""
     workers: Literal["auto"] | Annotated[int, Field(ge=0)] = 1
@@ -286,6 +313,89 @@ class AlertsConfig(BaseModel):
         return self
 
 
+_SCRYPT_HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+")
+
+
+class ConsoleAccount(BaseModel):
+    """One auditor who may sign in to the console: never a calling system, never an operator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password_hash: str
+    """``scrypt$N$r$p$salt$hash`` (base64), as ``verifier console --hash-password`` prints it;
+    never the password itself."""
+    display_name: str | None = Field(default=None, max_length=100)
+
+    @field_validator("password_hash")
+    @classmethod
+    def _scrypt_form(cls, value: str) -> str:
+        if _SCRYPT_HASH.fullmatch(value) is None:
+            raise ValueError(
+                "must be scrypt$N$r$p$salt$hash (run `verifier console --hash-password`)"
+            )
+        return value
+
+
+class ConsoleTlsConfig(BaseModel):
+    """The console's HTTPS certificate chain and key (PEM)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: Path
+    private_key: Path
+
+
+class ConsoleConfig(BaseModel):
+    """The ``console`` section: the auditors' read-only web console (``verifier console``).
+
+    With no ``accounts`` it runs in development mode, like the gRPC service's embedded
+    default: no sign-in, and only this machine may connect (loopback address and peer).
+    With ``accounts``, every page needs an auditor's sign-in; without ``tls`` it still
+    listens on a loopback address only.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = "127.0.0.1:8450"
+    tls: ConsoleTlsConfig | None = None
+    accounts: dict[str, ConsoleAccount] = Field(default_factory=dict)
+    """Auditor name → its hashed password. Empty: development mode (loopback, no sign-in)."""
+    session_secret: SecretStr | None = None
+    """Key that signs session cookies (best given as ``VERIFIER_CONSOLE__SESSION_SECRET``, at
+    least 32 characters). Unset: a random key per start, so a restart signs everyone out."""
+    session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    """A session ends this long after sign-in."""
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    """Failed sign-ins allowed within ``login_window_minutes``, per account name and per
+    client address; past either, sign-in is refused (HTTP 429) until the window passes."""
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    max_rows: int = Field(default=200, ge=1, le=10_000)
+    """Rows one search page shows at most (the count of all matches is still given)."""
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _network_needs_tls_and_accounts(self) -> ConsoleConfig:
+        if not is_loopback_address(self.address) and (self.tls is None or not self.accounts):
+            raise ValueError(
+                f"console.address {self.address!r} is not a loopback address: serving a "
+                "network needs console.tls and console.accounts (development mode and plain "
+                "HTTP are for this machine only)"
+            )
+        return self
+
+    @property
+    def development(self) -> bool:
+        """No accounts: no sign-in, this machine only."""
+        return not self.accounts
+
+
 class VerifierConfig(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VERIFIER_", env_nested_delimiter="__", extra="forbid"
@@ -305,6 +415,7 @@ class VerifierConfig(BaseSettings):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
     access: AccessConfig = Field(default_factory=AccessConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
 
     @model_validator(mode="after")
     def _transport_fits_access_mode(self) -> VerifierConfig:
@@ -323,6 +434,12 @@ class VerifierConfig(BaseSettings):
             caller.token_sha256 for caller in self.access.callers.values()
         ):
             raise ValueError("access.mode token: no access.callers entry has a token_sha256")
+        shared = sorted(set(self.console.accounts) & set(self.access.callers))
+        if shared:
+            raise ValueError(
+                f"console.accounts {', '.join(shared)}: also a calling system in "
+                "access.callers; an auditor's account is kept apart from the systems audited"
+            )
         if tls is None and not is_loopback_address(self.server.address):
             raise ValueError(
                 f"server.address {self.server.address!r} is not a loopback address: without "

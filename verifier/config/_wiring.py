@@ -8,9 +8,10 @@ package plugs in — so the engine never imports a concrete department.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from verifier._errors import ConfigurationError
 from verifier.access import AccessPolicy
 from verifier.adapter import DepartmentAdapter
 from verifier.audit import (
+    AuditSink,
     ChainedAuditLog,
     FileWitness,
     HighRiskMonitor,
@@ -47,11 +49,21 @@ ADAPTER_GROUP = "verifier.adapters"
 DEMO_DATA_GROUP = "verifier.demo_data"
 
 
-def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None = None) -> Verifier:
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_verifier(
+    config: VerifierConfig,
+    *,
+    telemetry: TelemetryHandle | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Verifier:
     """A ready-to-start Verifier for this configuration (call ``start`` or use ``async with``).
 
     Telemetry is set up here from ``config.telemetry`` unless ``telemetry`` is given (tests,
     hosts with their own exporters); either way the Verifier shuts it down when it closes.
+    ``clock``: the engine's time (audit records, cache ages), UTC; the system clock if unset.
     """
     deployment = _Deployment.of(config)
     alerts = HighRiskMonitor(config.alerts) if config.alerts.enabled else None
@@ -71,6 +83,7 @@ def build_verifier(config: VerifierConfig, *, telemetry: TelemetryHandle | None 
             cache=cache_policy(config.cache, pseudonymiser),
             resilience=config.resilience if config.resilience.enabled else None,
             access=deployment.access,
+            clock=clock or _utc_now,
         )
     except BaseException:
         telemetry.shutdown()
@@ -168,10 +181,13 @@ def _telemetry_config(config: VerifierConfig) -> TelemetryConfig:
     return config.telemetry.model_copy(update={"jsonl_path": default})
 
 
-def _audit_log(config: VerifierConfig) -> ChainedAuditLog:
-    """The tamper-evident audit log in ``audit.directory``, its checkpoints signed with the
-    configured key (or, by default, a key pair generated beside the log on first use)."""
+def _audit_log(config: VerifierConfig) -> AuditSink:
+    """The tamper-evident audit log in ``audit.directory`` (or the PostgreSQL audit store),
+    its checkpoints signed with the configured key (or, by default, a key pair generated in
+    the audit directory on first use)."""
     directory = config.audit_directory()
+    if config.audit.backend == "postgres":
+        return _postgres_audit_log(config, directory)
     return ChainedAuditLog(
         directory,
         _signing_key(config, directory),
@@ -180,6 +196,26 @@ def _audit_log(config: VerifierConfig) -> ChainedAuditLog:
         checkpoint_every=config.audit.checkpoint_every,
         witness=witness_for(config),
     )
+
+
+def _postgres_audit_log(config: VerifierConfig, directory: Path) -> AuditSink:
+    from verifier.audit import PostgresAuditLog  # psycopg only for this backend
+
+    url = config.audit.url
+    assert url is not None  # AuditConfig requires it for this backend
+    return PostgresAuditLog(
+        url.get_secret_value(),
+        _signing_key(config, directory),
+        replica_id=replica_id_for(config),
+        schema=config.audit.postgres_schema,
+        checkpoint_every=config.audit.checkpoint_every,
+        witness=witness_for(config),
+    )
+
+
+def replica_id_for(config: VerifierConfig) -> str:
+    """``audit.replica_id``, else the host name: the name of this process's audit chain."""
+    return config.audit.replica_id or socket.gethostname()
 
 
 def witness_for(config: VerifierConfig) -> Witness | None:
@@ -246,7 +282,13 @@ def create_adapter(
     }
     unsupported = sorted(needed - adapter.supported_facts())
     if unsupported:
-        raise ConfigurationError(f"departments.{department}: {name!r} cannot derive {unsupported}")
+        # At wiring, not at run time: a catalogue fact with no derivation would otherwise
+        # surface as a failed department call on the first application that needs it.
+        raise ConfigurationError(
+            f"departments.{department}: adapter {name!r} has no derivation for the "
+            f"catalogue's fact{'s' if len(unsupported) > 1 else ''} {', '.join(unsupported)} "
+            f"of department {department!r}"
+        )
     return adapter
 
 
@@ -257,10 +299,13 @@ def ensure_demo_city(
     seed: int | None = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    caseload_rows: int | None = None,
 ) -> bool:
     """Generate the demo city into ``data_dir`` unless it is already there; True if generated.
 
-    The generator is found through the ``verifier.demo_data`` entry point, as adapters are.
+    ``caseload_rows``: each re-check caseload exactly that many rows, whatever the city's
+    size (cut, or its cases repeated with new case numbers). The generator is found through
+    the ``verifier.demo_data`` entry point, as adapters are.
     """
     if (data_dir / "samples.json").exists() and not force:
         return False
@@ -268,6 +313,8 @@ def ensure_demo_city(
     options: dict[str, Any] = {"people": people, "progress": progress}
     if seed is not None:
         options["seed"] = seed
+    if caseload_rows is not None:
+        options["caseload_rows"] = caseload_rows
     generate(data_dir, **options)
     return True
 

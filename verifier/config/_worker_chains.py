@@ -18,7 +18,7 @@ from pathlib import Path
 from verifier.audit import load_or_create_signing_key
 from verifier.audit._keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE
 from verifier.config._settings import VerifierConfig
-from verifier.config._wiring import pseudonymiser_for
+from verifier.config._wiring import pseudonymiser_for, replica_id_for
 
 WORKER_DIRECTORY_PREFIX = "worker-"
 
@@ -34,12 +34,21 @@ def shared_signing_key(config: VerifierConfig) -> bool:
 
 
 def worker_config(config: VerifierConfig, slot: int) -> VerifierConfig:
-    """``config`` as worker ``slot`` uses it: its own audit chain, the shared signing key."""
+    """``config`` as worker ``slot`` uses it: its own audit chain, the shared signing key,
+    its own metrics port (``prometheus_port + slot - 1``: the workers' metrics are each
+    their own process's, so one port cannot serve them all)."""
     parent = config.audit_directory()
     audit: dict[str, object] = {"directory": worker_audit_directory(parent, slot)}
+    if config.audit.backend == "postgres":  # a chain per worker there too
+        audit["replica_id"] = f"{replica_id_for(config)}-{WORKER_DIRECTORY_PREFIX}{slot}"
     if shared_signing_key(config):
         audit["signing_key_file"] = parent / PRIVATE_KEY_FILE
-    return config.model_copy(update={"audit": config.audit.model_copy(update=audit)})
+    update: dict[str, object] = {"audit": config.audit.model_copy(update=audit)}
+    port = config.telemetry.prometheus_port
+    if port:  # 0: each worker's own port from the system
+        telemetry = {"prometheus_port": port + slot - 1}
+        update["telemetry"] = config.telemetry.model_copy(update=telemetry)
+    return config.model_copy(update=update)
 
 
 def prepare_shared_keys(config: VerifierConfig) -> None:

@@ -3,13 +3,16 @@
 from verifier.engine._bulk import BulkOutcome
 from verifier.engine._cache import CachePolicy, FactCache, InProcessFactCache
 from verifier.engine._cache_redis import RedisFactCache
+from verifier.engine._fanout import DepartmentOutcome
 from verifier.engine._interceptors import (
     AuditedInput,
     AuthoriseInput,
+    DepartmentInput,
     FetchInput,
     FetchOutput,
     Interceptor,
     Stages,
+    VerifyInput,
 )
 from verifier.engine._planner import DepartmentPlan, plan_departments
 from verifier.engine._resilience_policy import ResiliencePolicy
@@ -22,6 +25,8 @@ __all__ = [
     "AuthoriseInput",
     "BulkOutcome",
     "CachePolicy",
+    "DepartmentInput",
+    "DepartmentOutcome",
     "DepartmentPlan",
     "FactCache",
     "FetchInput",
@@ -33,5 +38,6 @@ __all__ = [
     "Stages",
     "TelemetryProviders",
     "Verifier",
+    "VerifyInput",
     "plan_departments",
 ]

@@ -63,7 +63,8 @@ class AuditTrail:
 
     async def _written(self, write: Awaitable[None]) -> None:
         try:
-            await write
+            with self._telemetry.audit_commit():
+                await write
         except AuditUnavailable:
             self.health.observed(False)
             raise

@@ -39,21 +39,18 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from opentelemetry import trace
-
 from verifier._errors import AccessDenied, InvalidApplication
 from verifier.adapter import DepartmentAnswer
 from verifier.audit import cancelled_record_for
 from verifier.engine._bulk_calls import BatchAnswer, BatchFetch, for_plan
 from verifier.engine._compiled import CompiledItem
 from verifier.engine._fanout import DepartmentOutcome
-from verifier.engine._interceptors import AuditedInput, AuthoriseInput
+from verifier.engine._interceptors import AuditedInput, AuthoriseInput, VerificationStarted
 from verifier.engine._planner import DepartmentPlan, plan_departments
 from verifier.engine._register import RegisterChecks, register_checks
 from verifier.engine._resilience import DepartmentGuard
 from verifier.engine._resilience_call import CallState
 from verifier.engine._resilience_policy import HedgingPolicy
-from verifier.engine._telemetry import VerificationSpan, VerificationStarted
 from verifier.model import Application, CallerIdentity, CallOutcome, UnknownReason
 from verifier.model._plain import PlainCall, PlainResult
 
@@ -202,8 +199,7 @@ class BulkRun:
                     AuthoriseInput(item, application, self._caller)
                 )
                 if refused:
-                    span = VerificationSpan(trace.INVALID_SPAN)
-                    refusals.append((index, verifier._refuse(started, item.version, refused, span)))
+                    refusals.append((index, verifier._refuse(started, item.version, refused)))
                     continue
                 reference_date = application.reference_date or verifier._today()
                 compiled = verifier._compiled.get(item, reference_date)
@@ -299,7 +295,9 @@ class BulkRun:
         verifier = self._verifier
         records = await asyncio.gather(
             *(
-                verifier._audit(result, entry.started.application, self._caller, None)
+                verifier._audit(
+                    result, entry.compiled, entry.started.application, self._caller, None
+                )
                 for result, entry in zip(results, prepared, strict=True)
             )
         )

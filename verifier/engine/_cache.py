@@ -30,6 +30,7 @@ share. A store that fails costs its hits (everything is fetched), never the veri
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -57,6 +58,13 @@ _FAILURES = frozenset(
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+
+CacheCounter = Callable[[str, str, int], None]
+"""``(department, result, facts)``, result ``hit``, ``miss`` or ``stale``."""
+
+
+def _uncounted(department: str, result: str, facts: int) -> None:
+    return None
 
 
 class FactKey(NamedTuple):
@@ -176,7 +184,15 @@ class CacheLookup:
 class FactCacheStage:
     """The cache step of a verification, between authorisation and planning."""
 
-    def __init__(self, policy: CachePolicy, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        policy: CachePolicy,
+        clock: Callable[[], datetime],
+        counted: CacheCounter | None = None,
+    ) -> None:
+        """``counted(department, result, facts)``: told how many of a department's facts
+        were a ``hit``, a ``miss`` or served ``stale`` (the engine's metrics)."""
+        self._counted = counted or _uncounted
         self._ttl = policy.ttl
         self._max_staleness = policy.max_staleness
         self._store = policy.store or InProcessFactCache(policy.max_entries, clock)
@@ -215,6 +231,10 @@ class FactCacheStage:
             lookup.keys[fact.name] = key
             if entry is not None and now < entry.keep_until:
                 lookup.fallbacks[fact.name] = entry
+        for department, names in lookup.hit_departments.items():
+            self._counted(department, "hit", len(names))
+        for department, count in Counter(f.definition.department for f in lookup.misses).items():
+            self._counted(department, "miss", count)
         return lookup
 
     async def settle(
@@ -247,6 +267,7 @@ class FactCacheStage:
             fallback = lookup.fallbacks.get(result.name)
             if result.reason in _FAILURES and fallback is not None and now < fallback.keep_until:
                 facts.append(_served(by_name[result.name], fallback, rule_version, stale=True))
+                self._counted(fallback.department, "stale", 1)
             else:
                 facts.append(result)
         if fresh:

@@ -7,6 +7,7 @@ maximum: the caller learns "at least N", which is all a rule needs (data minimis
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from verifier.adapter import Unknown
@@ -22,6 +23,16 @@ _REASON_FOR_CALL = {
     CallOutcome.NO_ADAPTER: UnknownReason.NO_ADAPTER,
     CallOutcome.INVALID_ANSWER: UnknownReason.INVALID_ANSWER,
 }
+
+
+def judged(
+    outcome: DepartmentOutcome, retrieved_at: datetime, rule_version: str
+) -> DepartmentOutcome:
+    """``outcome`` with its facts and its call outcome as judged (unchanged if already)."""
+    if outcome.facts is not None:
+        return outcome
+    facts, call_outcome = fact_results(outcome, retrieved_at, rule_version)
+    return replace(outcome, outcome=call_outcome, facts=tuple(facts))
 
 
 def fact_results(

@@ -13,15 +13,14 @@ RPC), the calls are cancelled and the cancellation goes on; the ``CallLedger`` p
 says how far each call got (answered, or CANCELLED after so many backend calls), so the
 engine can record the reads the cancelled verification caused.
 
-Each call runs with its own ``department <name>`` span current, so a backend that speaks
-HTTP can pass the trace on (``verifier.telemetry.inject_trace_headers``). The span is ended
-by the engine once the call's outcome is judged, with the time the call really ended.
+Each call goes through the ``department`` stage (``verifier.engine._interceptors``), so that
+what plugs in there — the ``department`` span, made current for a backend that speaks HTTP
+— sees every call; the fan-out itself knows nothing of telemetry.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -29,16 +28,12 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.trace import Span
-
 from verifier.adapter import DepartmentAdapter, DepartmentAnswer
 from verifier.engine._planner import DepartmentPlan
 from verifier.engine._resilience import Resilience
 from verifier.engine._resilience_call import CallState
-from verifier.engine._telemetry import EngineTelemetry
 from verifier.model import CallOutcome, UnknownReason
-from verifier.model._plain import PlainCall
+from verifier.model._plain import PlainCall, PlainFact
 
 logger = logging.getLogger("verifier.engine")
 
@@ -59,10 +54,20 @@ class DepartmentOutcome:
     attempts: int = 1
     """Backend calls this verification made (hedges included; 0 when it shared another
     verification's call or made none)."""
-    span: Span = trace.INVALID_SPAN
     error_type: str | None = None
     """The type name of what the adapter raised, if it raised (never the message)."""
     ended_ns: int | None = None
+    """When the call ended (``time.time_ns``)."""
+    facts: tuple[PlainFact, ...] | None = None
+    """The call's facts as judged (``verifier.engine._facts.judged``), and ``outcome``
+    then the call's outcome as judged (a malformed answer fails it); None until judged."""
+
+    def call(self) -> PlainCall:
+        """The call as the result and the audit record show it."""
+        facts = tuple(fact.name for fact in self.plan.facts)
+        return PlainCall(
+            self.plan.department, self.outcome, round(self.duration_ms, 3), facts, self.attempts
+        )
 
 
 class CallLedger:
@@ -93,13 +98,7 @@ class CallLedger:
                     plan.department, CallOutcome.CANCELLED, elapsed_ms, facts, attempts
                 )
             else:
-                call = PlainCall(
-                    plan.department,
-                    outcome.outcome,
-                    round(outcome.duration_ms, 3),
-                    facts,
-                    outcome.attempts,
-                )
+                call = outcome.call()
             calls.append(call)
         return tuple(calls)
 
@@ -109,62 +108,66 @@ class CallLedger:
         return functools.partial(self._states.__setitem__, index)
 
 
+DepartmentCall = Callable[
+    [DepartmentPlan, Callable[[CallState], None]], Coroutine[Any, Any, DepartmentOutcome]
+]
+"""One department's call through the verifier's ``department`` stage: given its plan and
+what to show the pipeline's state of the call to (the ledger)."""
+
+
 async def call_departments(
     plans: Sequence[DepartmentPlan],
     adapters: Mapping[str, DepartmentAdapter],
     deadline: float,
-    telemetry: EngineTelemetry,
-    resilience: Resilience,
+    call: DepartmentCall,
+    answers_inline: Callable[[str], bool],
     ledger: CallLedger | None = None,
 ) -> list[DepartmentOutcome]:
-    """Run one call per department; ``deadline`` is an absolute ``loop.time()``."""
+    """Run one call per department; ``deadline`` is an absolute ``loop.time()``.
+    ``answers_inline(department)``: whether its last call answered without suspending
+    (``Resilience.answers_inline``)."""
     loop = asyncio.get_running_loop()
     ledger = ledger or CallLedger()
     ledger.plans = plans
     outcomes = ledger.outcomes
     tasks: dict[asyncio.Task[DepartmentOutcome], int] = {}
     inline: list[tuple[int, Coroutine[Any, Any, DepartmentOutcome]]] = []
-    spans = [telemetry.department_span(plan) for plan in plans]
     started = time.perf_counter()
     for index, plan in enumerate(plans):
-        adapter = adapters.get(plan.department)
-        if adapter is None:
-            outcomes[index] = DepartmentOutcome(
-                plan, CallOutcome.NO_ADAPTER, 0.0, attempts=0, span=spans[index]
-            )
+        if plan.department not in adapters:
+            outcomes[index] = DepartmentOutcome(plan, CallOutcome.NO_ADAPTER, 0.0, attempts=0)
             continue
         ledger.asked = True
-        seen = ledger.seen(index)
-        call = _guarded_call(resilience, adapter, plan, spans[index], deadline, seen)
-        if resilience.answers_inline(plan.department):
-            inline.append((index, call))
+        coroutine = call(plan, ledger.seen(index))
+        if answers_inline(plan.department):
+            inline.append((index, coroutine))
         else:
-            tasks[asyncio.ensure_future(call)] = index
+            tasks[asyncio.ensure_future(coroutine)] = index
     try:
         # In-process departments last answered without suspending: awaited here, in this
         # task, once the others are on their way — no task to create, schedule and wait
         # for. One that suspends after all is still bounded by its guard's timeout (the
         # backstop below bounds the rest), and runs in a task from its next call on.
         async with asyncio.timeout_at(deadline if inline else None):
-            for index, call in inline:
-                outcomes[index] = await call
+            for index, coroutine in inline:
+                outcomes[index] = await coroutine
     except TimeoutError:
         ended_ns = time.time_ns()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        for index, call in inline:
-            call.close()  # a no-op for those that answered
+        for index, coroutine in inline:
+            coroutine.close()  # a no-op for those that answered
             if index not in outcomes:
-                outcomes[index] = _timed_out(plans[index], spans[index], elapsed_ms, ended_ns)
+                outcomes[index] = _timed_out(plans[index], elapsed_ms, ended_ns)
     except asyncio.CancelledError:
-        for _, call in inline:
-            call.close()  # those not reached yet
-        await _abandon(tasks, spans, outcomes, telemetry)
+        for _, coroutine in inline:
+            coroutine.close()  # those not reached yet
+        await _abandon(tasks, outcomes)
         raise
     if tasks:
         try:
             done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
         except asyncio.CancelledError:
-            await _abandon(tasks, spans, outcomes, telemetry)
+            await _abandon(tasks, outcomes)
             raise
         for task in done:
             outcomes[tasks[task]] = task.result()
@@ -174,37 +177,31 @@ async def call_departments(
             await _cancel(pending)
             for task in pending:
                 index = tasks[task]
-                outcomes[index] = _timed_out(plans[index], spans[index], elapsed_ms, ended_ns)
+                outcomes[index] = _timed_out(plans[index], elapsed_ms, ended_ns)
     return [outcomes[index] for index in range(len(plans))]
 
 
 async def _abandon(
-    tasks: Mapping[asyncio.Task[DepartmentOutcome], int],
-    spans: Sequence[Span],
-    outcomes: dict[int, DepartmentOutcome],
-    telemetry: EngineTelemetry,
+    tasks: Mapping[asyncio.Task[DepartmentOutcome], int], outcomes: dict[int, DepartmentOutcome]
 ) -> None:
     """The caller gave up (e.g. its RPC was cancelled): leave nothing running, keep what
-    answered before the cancellation (for the ledger), end every span."""
+    answered before the cancellation (for the ledger)."""
     await _cancel(set(tasks))
     for task, index in tasks.items():
         if task.done() and not task.cancelled():
             outcomes[index] = task.result()
-    for span in spans:
-        telemetry.department_abandoned(span)
 
 
-async def _guarded_call(
+async def guarded_call(
     resilience: Resilience,
     adapter: DepartmentAdapter,
     plan: DepartmentPlan,
-    span: Span,
     deadline: float,
     seen: Callable[[CallState], None],
 ) -> DepartmentOutcome:
+    """One department's call through the resilience pipeline, not yet judged."""
     started = time.perf_counter()
-    with _current(span):
-        report, made_the_call = await resilience.call(adapter, plan.query, deadline, seen)
+    report, made_the_call = await resilience.call(adapter, plan.query, deadline, seen)
     duration_ms = (time.perf_counter() - started) * 1000
     return DepartmentOutcome(
         plan,
@@ -213,25 +210,13 @@ async def _guarded_call(
         report.answer,
         unknown_reason=UnknownReason.DEPARTMENT_UNAVAILABLE if report.unavailable else None,
         attempts=report.attempts if made_the_call else 0,
-        span=span,
         error_type=report.error_type,
         ended_ns=time.time_ns(),
     )
 
 
-def _timed_out(
-    plan: DepartmentPlan, span: Span, elapsed_ms: float, ended_ns: int
-) -> DepartmentOutcome:
-    return DepartmentOutcome(plan, CallOutcome.TIMEOUT, elapsed_ms, span=span, ended_ns=ended_ns)
-
-
-def _current(span: Span) -> contextlib.AbstractContextManager[object]:
-    """Make ``span`` current for the call, unless there is no trace to continue (the cheap,
-    common case without telemetry)."""
-    if not span.get_span_context().is_valid:
-        return contextlib.nullcontext()
-    # No exception events or automatic status: the engine records the outcome itself.
-    return trace.use_span(span, record_exception=False, set_status_on_exception=False)
+def _timed_out(plan: DepartmentPlan, elapsed_ms: float, ended_ns: int) -> DepartmentOutcome:
+    return DepartmentOutcome(plan, CallOutcome.TIMEOUT, elapsed_ms, ended_ns=ended_ns)
 
 
 async def _cancel(pending: set[asyncio.Task[DepartmentOutcome]]) -> None:

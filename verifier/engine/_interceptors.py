@@ -3,14 +3,19 @@
 The model is temporal's: an ``Interceptor`` wraps the next link of a chain of
 ``Stages``; each stage takes one input object and, unless the interceptor decides
 otherwise, hands it on with ``self.next.<stage>(input)``. The engine's own work is the
-innermost link. Three stages:
+innermost link. Five stages, outermost first:
 
+- ``verify`` — one whole verification, from the resolved item to the durable record and
+  the result (or the error): ``Telemetry`` opens the ``verify`` span and counts it;
 - ``authorise`` — who may ask: after validation, before any cache or department. The
   catalogue's rules (sharing classes, uses, legal basis, consent) are the innermost link and
   apply whatever is plugged in; ``CallerRights`` adds each calling system's item rights.
 - ``fetch`` — the facts of one verification, bound and authorised: the innermost link asks
   the departments (plan, fan-out, judge); ``FactCaching`` serves what it holds and stores
   what comes back.
+- ``department`` — one department's call within ``fetch`` (resilience pipeline included),
+  judged: ``Telemetry`` makes its ``department`` span current around it (a backend that
+  speaks HTTP passes the trace on) and records its latency and UNKNOWN facts;
 - ``audited`` — after a record is durable (a verification's or a refusal's):
   ``HighRiskAlerts`` watches callers' behaviour and writes its alerts.
 
@@ -24,7 +29,7 @@ hands a copy on (``dataclasses.replace``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Protocol
@@ -34,12 +39,35 @@ from verifier.access import AccessPolicy
 from verifier.access._authorise import caller_refusals
 from verifier.audit import AlertRecord, HighRiskMonitor
 from verifier.engine._cache import FactCacheStage
-from verifier.engine._fanout import CallLedger
+from verifier.engine._fanout import CallLedger, DepartmentOutcome
+from verifier.engine._planner import DepartmentPlan
+from verifier.engine._resilience_call import CallState
 from verifier.model import Application, CallerIdentity
-from verifier.model._plain import PlainCall, PlainFact
+from verifier.model._plain import PlainCall, PlainFact, PlainResult
 from verifier.rules import BoundFact, ServiceItem
 
 logger = logging.getLogger("verifier.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationStarted:
+    """One verification's identity: its request id, who asks, what."""
+
+    request_id: str
+    caller: CallerIdentity
+    application: Application
+
+
+@dataclass(slots=True)
+class VerifyInput:
+    request_id: str
+    caller: CallerIdentity
+    application: Application
+    item: ServiceItem | None
+    """The application's service item; None if no item has its id (the innermost link
+    raises ``UnknownServiceItem``: a made-up id must not become a span name or a label)."""
+    timeout: float | None
+    """The caller's time budget in seconds (None: the verifier's default)."""
 
 
 @dataclass(slots=True)
@@ -68,6 +96,18 @@ class FetchOutput:
 
 
 @dataclass(slots=True)
+class DepartmentInput:
+    plan: DepartmentPlan
+    """The department and the facts asked of it (bound to subjects)."""
+    rule_version: str
+    deadline: float
+    """When the department's time is up (``loop.time()``)."""
+    seen: Callable[[CallState], None]
+    """Shown the pipeline's state of the call (how many backend calls it made), for the
+    ledger of a cancelled verification."""
+
+
+@dataclass(slots=True)
 class AuditedInput:
     """A record made durable: who asked about whom, when; ``refused`` for a refusal."""
 
@@ -84,6 +124,10 @@ class Stages:
     def __init__(self, next: Stages) -> None:
         self.next = next
 
+    async def verify(self, input: VerifyInput) -> PlainResult:
+        """The result, once its record is durable; or the verification's error."""
+        return await self.next.verify(input)
+
     async def authorise(self, input: AuthoriseInput) -> list[Refusal]:
         """Every reason the application may not be served (empty: it may)."""
         return await self.next.authorise(input)
@@ -91,6 +135,11 @@ class Stages:
     async def fetch(self, input: FetchInput) -> FetchOutput:
         """The facts and the department calls that established (or failed to) them."""
         return await self.next.fetch(input)
+
+    async def department(self, input: DepartmentInput) -> DepartmentOutcome:
+        """One department's call, its facts judged (``DepartmentOutcome.facts``). Never
+        raises but for cancellation: a failing department costs its facts."""
+        return await self.next.department(input)
 
     async def audited(self, input: AuditedInput) -> None:
         """Told once a record is durable; the request is answered whatever this does."""

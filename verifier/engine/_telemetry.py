@@ -15,9 +15,15 @@ Spans::
 
 Metrics: ``verifier.verifications`` (item, decision), ``verifier.verification.duration``
 (ms, item), ``verifier.department.duration`` (ms, department, outcome),
-``verifier.facts.unknown`` (department, reason), ``verifier.alerts`` and
-``verifier.alerts.write_failures`` (rule). Circuit-breaker state is left to the resilience
-work that introduces breakers.
+``verifier.facts.unknown`` (department, reason), ``verifier.cache.lookups`` (department,
+result: hit / miss / stale), ``verifier.audit.commit.duration`` (ms, until the record is
+durable: group commit's wait included), ``verifier.audit.backlog`` (records handed to the
+sink and not yet durable), ``verifier.alerts`` and ``verifier.alerts.write_failures``
+(rule). Circuit-breaker state is ``verifier.breaker.state`` (``_resilience``).
+
+It plugs into the verification as the ``Telemetry`` interceptor (``_telemetry_stages``;
+the verifier puts it outermost): the ``verify`` stage opens the verification's span, the
+``department`` stage each call's span, current while the call runs.
 
 Nothing here may carry a value from an application or a department: subjects appear only
 as the Verifier's keyed pseudonyms, and a failure is described by its exception's type
@@ -29,20 +35,24 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from verifier.audit import AlertRecord
 from verifier.engine._planner import DepartmentPlan
-from verifier.model import Application, CallerIdentity, CallOutcome
-from verifier.model._plain import PlainCall, PlainFact, PlainResult
+from verifier.model import CallOutcome
+from verifier.model._plain import PlainResult
+
+if TYPE_CHECKING:  # the stages import the resilience pipeline, which counts through here
+    from verifier.engine._fanout import DepartmentOutcome
+    from verifier.engine._interceptors import VerifyInput
 
 INSTRUMENTATION_NAME = "verifier"
 ERROR_TYPE = "error.type"  # the OpenTelemetry semantic convention's attribute
 DECISION = "verifier.decision"
+CACHE_RESULT = "verifier.cache.result"
 # Department calls take milliseconds to seconds; a deadline is at most a minute.
 DURATION_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
 
@@ -59,23 +69,6 @@ class TelemetryProviders(Protocol):
     @property
     def meter_provider(self) -> metrics.MeterProvider | None: ...
     def shutdown(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class VerificationStarted:
-    request_id: str
-    caller: CallerIdentity
-    application: Application
-
-
-@dataclass(frozen=True, slots=True)
-class DepartmentFinished:
-    span: Span
-    call: PlainCall
-    facts: Sequence[PlainFact]
-    error_type: str | None
-    ended_ns: int | None
-    """When the call ended (``time.time_ns``): the span ends then, not when it is judged."""
 
 
 class VerificationSpan:
@@ -116,15 +109,18 @@ class VerificationSpan:
             self.span.set_attribute(ERROR_TYPE, type(error).__name__)
             self.span.set_status(Status(StatusCode.ERROR, "verification failed"))
 
-    def trace_id(self) -> str | None:
-        """The trace to find this verification's spans in, if we are recording one.
 
-        Not merely "sampled": with no SDK the API passes a caller's sampled context through
-        unchanged, and that trace holds no span of ours.
-        """
-        if not self.span.is_recording():
-            return None
-        return format(self.span.get_span_context().trace_id, "032x")
+def current_trace_id() -> str | None:
+    """The trace to find the current verification's spans in, if one is being recorded
+    (the ``verify`` span is current while the verification runs).
+
+    Not merely "sampled": with no SDK the API passes a caller's sampled context through
+    unchanged, and that trace holds no span of ours.
+    """
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return None
+    return format(span.get_span_context().trace_id, "032x")
 
 
 class EngineTelemetry:
@@ -154,6 +150,22 @@ class EngineTelemetry:
         self._unknown_facts = meter.create_counter(
             "verifier.facts.unknown", "{fact}", "Facts left UNKNOWN, by department and reason"
         )
+        self._cache_lookups = meter.create_counter(
+            "verifier.cache.lookups",
+            "{fact}",
+            "Facts looked up in the fact cache, by department and result (hit, miss, stale)",
+        )
+        self._audit_commit = meter.create_histogram(
+            "verifier.audit.commit.duration",
+            "ms",
+            "Time for an audit record to become durable (group commit's wait included)",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS_MS,
+        )
+        self._audit_backlog = meter.create_up_down_counter(
+            "verifier.audit.backlog",
+            "{record}",
+            "Audit records handed to the sink and not yet durable",
+        )
         self._alerts = meter.create_counter(
             "verifier.alerts", "{alert}", "High-risk behaviour alerts raised, by rule"
         )
@@ -162,7 +174,7 @@ class EngineTelemetry:
         )
 
     @contextlib.contextmanager
-    def verification(self, started: VerificationStarted) -> Iterator[VerificationSpan]:
+    def verification(self, started: VerifyInput) -> Iterator[VerificationSpan]:
         """The ``verify`` span around one verification, current while it runs."""
         begun = time.perf_counter()
         with self._tracer.start_as_current_span(
@@ -176,6 +188,8 @@ class EngineTelemetry:
             set_status_on_exception=False,
         ) as span:
             observed = VerificationSpan(span)
+            if started.item is not None:
+                observed.item_resolved(started.item.id, started.item.version)
             if span.is_recording():
                 subjects = started.application.subjects
                 pseudonyms = [self._pseudonymise(subject.id) for subject in subjects]
@@ -207,25 +221,27 @@ class EngineTelemetry:
             set_status_on_exception=False,
         )
 
-    def department_finished(self, finished: DepartmentFinished) -> None:
-        call, span = finished.call, finished.span
+    def department_finished(self, span: Span, outcome: DepartmentOutcome) -> None:
+        """End a call's span (at the time the call ended) and count it, once judged."""
+        department = outcome.plan.department
         if span.is_recording():
-            span.set_attribute("verifier.outcome", call.outcome.value)
-            span.set_attribute("verifier.attempts", call.attempts)
-            if finished.error_type is not None:
-                span.set_attribute(ERROR_TYPE, finished.error_type)
-            if call.outcome is not CallOutcome.OK:
-                span.set_status(Status(StatusCode.ERROR, f"department call {call.outcome.value}"))
-        span.end(end_time=finished.ended_ns)
+            span.set_attribute("verifier.outcome", outcome.outcome.value)
+            span.set_attribute("verifier.attempts", outcome.attempts)
+            if outcome.error_type is not None:
+                span.set_attribute(ERROR_TYPE, outcome.error_type)
+            if outcome.outcome is not CallOutcome.OK:
+                span.set_status(
+                    Status(StatusCode.ERROR, f"department call {outcome.outcome.value}")
+                )
+        span.end(end_time=outcome.ended_ns)
         self._department_duration.record(
-            call.duration_ms,
-            {"verifier.department": call.department, "verifier.outcome": call.outcome.value},
+            round(outcome.duration_ms, 3),
+            {"verifier.department": department, "verifier.outcome": outcome.outcome.value},
         )
-        for fact in finished.facts:
+        for fact in outcome.facts or ():
             if fact.reason is not None:
                 self._unknown_facts.add(
-                    1,
-                    {"verifier.department": call.department, "verifier.reason": fact.reason.value},
+                    1, {"verifier.department": department, "verifier.reason": fact.reason.value}
                 )
 
     def department_abandoned(self, span: Span) -> None:
@@ -233,6 +249,26 @@ class EngineTelemetry:
         if span.is_recording():
             span.set_status(Status(StatusCode.ERROR, "verification cancelled"))
         span.end()
+
+    def cache_looked_up(self, department: str, result: str, facts: int = 1) -> None:
+        """``facts`` of ``department`` were a cache ``hit``, a ``miss``, or served ``stale``."""
+        self._cache_lookups.add(facts, {"verifier.department": department, CACHE_RESULT: result})
+
+    @contextlib.contextmanager
+    def audit_commit(self) -> Iterator[None]:
+        """Around one record's write: the backlog while it waits, its time once it ends
+        (labelled with the error type if it failed)."""
+        self._audit_backlog.add(1)
+        begun = time.perf_counter()
+        labels: dict[str, str] = {}
+        try:
+            yield
+        except BaseException as error:
+            labels[ERROR_TYPE] = type(error).__name__
+            raise
+        finally:
+            self._audit_backlog.add(-1)
+            self._audit_commit.record((time.perf_counter() - begun) * 1000, labels)
 
     def alert_raised(self, alert: AlertRecord) -> None:
         self._alerts.add(1, {"verifier.rule": alert.rule})

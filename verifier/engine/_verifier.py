@@ -9,9 +9,18 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from datetime import UTC, date, datetime
 from types import TracebackType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from verifier._errors import (
@@ -19,6 +28,7 @@ from verifier._errors import (
     CatalogueError,
     InvalidApplication,
     Refusal,
+    UnknownServiceItem,
 )
 from verifier.access import AccessPolicy
 from verifier.access._authorise import catalogue_refusals
@@ -38,31 +48,30 @@ from verifier.engine._audit_trail import AuditTrail
 from verifier.engine._bulk import DEFAULT_BATCH_SIZE, BulkOutcome, BulkRun
 from verifier.engine._cache import CachePolicy, FactCacheStage
 from verifier.engine._compiled import CompiledItem, CompiledItems
-from verifier.engine._facts import fact_results
-from verifier.engine._fanout import CallLedger, DepartmentOutcome, call_departments
+from verifier.engine._facts import judged
+from verifier.engine._fanout import CallLedger, DepartmentOutcome, call_departments, guarded_call
 from verifier.engine._interceptors import (
     AuditedInput,
     AuthoriseInput,
     CallerRights,
+    DepartmentInput,
     FactCaching,
     FetchInput,
     FetchOutput,
     HighRiskAlerts,
     Interceptor,
     Stages,
+    VerificationStarted,
+    VerifyInput,
     chain,
 )
-from verifier.engine._planner import plan_departments
+from verifier.engine._planner import DepartmentPlan, plan_departments
 from verifier.engine._register import register_checks
 from verifier.engine._resilience import Resilience
+from verifier.engine._resilience_call import CallState
 from verifier.engine._resilience_policy import ResiliencePolicy
-from verifier.engine._telemetry import (
-    DepartmentFinished,
-    EngineTelemetry,
-    TelemetryProviders,
-    VerificationSpan,
-    VerificationStarted,
-)
+from verifier.engine._telemetry import EngineTelemetry, TelemetryProviders, current_trace_id
+from verifier.engine._telemetry_stages import Telemetry
 from verifier.model import (
     EMBEDDED_CALLER,
     Application,
@@ -156,8 +165,13 @@ class Verifier:
         self._telemetry = EngineTelemetry(telemetry, pseudonymiser.pseudonym)
         self._trail = AuditTrail(audit, self._telemetry)
         self.access = access
-        self._cache = FactCacheStage(cache, clock) if cache is not None else None
-        plugged: list[Interceptor] = []
+        self._cache = (
+            FactCacheStage(cache, clock, self._telemetry.cache_looked_up)
+            if cache is not None
+            else None
+        )
+        # Telemetry outermost: its ``verify`` span holds everything the others do.
+        plugged: list[Interceptor] = [Telemetry(self._telemetry)]
         if access is not None:
             plugged.append(CallerRights(access))
         if self._cache is not None:
@@ -270,9 +284,10 @@ class Verifier:
         """``verify``, answering with the engine's plain result (``verifier.model._plain``)
         rather than the public models: for edges that encode the result themselves (the gRPC
         service builds its response straight from it) and pay for no model they discard."""
-        started = VerificationStarted(uuid.uuid4().hex, caller or EMBEDDED_CALLER, application)
-        with self._telemetry.verification(started) as span:
-            return await self._verify(started, span, timeout)
+        item = self.items.find(application.service_item)
+        request_id = uuid.uuid4().hex
+        verify = VerifyInput(request_id, caller or EMBEDDED_CALLER, application, item, timeout)
+        return await self._stages.verify(verify)
 
     def decide_many(
         self,
@@ -306,24 +321,25 @@ class Verifier:
             result = outcome.result.public() if outcome.result is not None else None
             yield BulkOutcome(outcome.index, outcome.application, result, outcome.error)
 
-    async def _verify(
-        self, started: VerificationStarted, span: VerificationSpan, timeout: float | None
-    ) -> PlainResult:
+    async def _verify(self, input: VerifyInput) -> PlainResult:
+        """The innermost ``verify``: validate, authorise, fetch, decide, audit."""
         begun = time.perf_counter()
         loop = asyncio.get_running_loop()
-        budget = self.default_timeout if timeout is None else timeout
+        budget = self.default_timeout if input.timeout is None else input.timeout
         reserve = audit_reserve(budget)
         department_deadline = loop.time() + budget - reserve
 
-        application = started.application
-        item = self.items.get(application.service_item)
-        span.item_resolved(item.id, item.version)
+        application = input.application
+        if input.item is None:
+            raise UnknownServiceItem(application.service_item)
+        item = input.item
+        started = VerificationStarted(input.request_id, input.caller, application)
         violations = item.validate_application(application)
         if violations:
             raise InvalidApplication(violations)
         refusals = await self._stages.authorise(AuthoriseInput(item, application, started.caller))
         if refusals:
-            await self._refuse(started, item.version, refusals, span)
+            await self._refuse(started, item.version, refusals)
         reference_date = application.reference_date or self._today()
         compiled = self._compiled.get(item, reference_date)
         # The register facts ride in the department calls: a "no" needs them (_register).
@@ -348,7 +364,7 @@ class Verifier:
                     self._pseudonymiser,
                     self._clock(),
                     round((time.perf_counter() - begun) * 1000, 3),
-                    trace_id=span.trace_id(),
+                    trace_id=current_trace_id(),
                 )
                 await self._trail.append_despite_cancellation(record)
             raise
@@ -356,8 +372,9 @@ class Verifier:
         result = self._result(
             started.request_id, compiled, application, facts, fetched.calls, begun
         )
-        audited = await self._audit(result, application, started.caller, span.trace_id())
-        span.decided(result)  # only once audited: without that, nothing was decided
+        audited = await self._audit(
+            result, compiled, application, started.caller, current_trace_id()
+        )
         await self._stages.audited(
             AuditedInput(audited.caller_system, audited.subject_pseudonyms, audited.time, False)
         )
@@ -365,27 +382,40 @@ class Verifier:
 
     async def _fetch(self, input: FetchInput) -> FetchOutput:
         """The innermost ``fetch``: plan, ask the departments, judge their answers."""
+        stages, rule_version, deadline = self._stages, input.rule_version, input.deadline
+
+        def call(
+            plan: DepartmentPlan, seen: Callable[[CallState], None]
+        ) -> Coroutine[Any, Any, DepartmentOutcome]:
+            return stages.department(DepartmentInput(plan, rule_version, deadline, seen))
+
         outcomes = await call_departments(
             plan_departments(input.facts, input.reference_date),
             self.adapters,
-            input.deadline,
-            self._telemetry,
-            self._resilience,
+            deadline,
+            call,
+            self._resilience.answers_inline,
             input.ledger,
         )
-        facts, calls = self._judge(outcomes, input.rule_version)
+        facts, calls = self._judge(outcomes, rule_version)
         return FetchOutput(facts, calls)
+
+    async def _department(self, input: DepartmentInput) -> DepartmentOutcome:
+        """The innermost ``department``: the call through the resilience pipeline, judged."""
+        plan = input.plan
+        outcome = await guarded_call(
+            self._resilience, self.adapters[plan.department], plan, input.deadline, input.seen
+        )
+        return judged(outcome, self._clock(), input.rule_version)
 
     async def _refuse(
         self,
         started: VerificationStarted,
         item_version: str,
         refusals: list[Refusal],
-        span: VerificationSpan,
     ) -> None:
         """Audit the refusal, then raise it: every refusal leaves a record, like every
         disclosure (no audit, no answer — not even a "no")."""
-        span.refused([refusal.rule for refusal in refusals])
         record = refusal_record_for(
             started.request_id,
             started.application,
@@ -394,7 +424,7 @@ class Verifier:
             refusals,
             self._pseudonymiser,
             self._clock(),
-            trace_id=span.trace_id(),
+            trace_id=current_trace_id(),
         )
         await self._trail.append(record)
         await self._stages.audited(AuditedInput(record.caller_system, (), record.time, True))
@@ -403,26 +433,16 @@ class Verifier:
     def _judge(
         self, outcomes: Sequence[DepartmentOutcome], rule_version: str
     ) -> tuple[list[PlainFact], list[PlainCall]]:
-        """The facts and the calls as finally judged (a malformed answer fails its call)."""
+        """The facts and the calls as finally judged (a malformed answer fails its call):
+        those the ``department`` stage judged as they are, the others (not asked, or given up
+        on by the fan-out's backstop, or read in a batch) judged now."""
         retrieved_at = self._clock()
         facts: list[PlainFact] = []
         calls: list[PlainCall] = []
         for outcome in outcomes:
-            results, call_outcome = fact_results(outcome, retrieved_at, rule_version)
-            call = PlainCall(
-                outcome.plan.department,
-                call_outcome,
-                round(outcome.duration_ms, 3),
-                tuple(fact.name for fact in outcome.plan.facts),
-                outcome.attempts,
-            )
-            self._telemetry.department_finished(
-                DepartmentFinished(
-                    outcome.span, call, results, outcome.error_type, outcome.ended_ns
-                )
-            )
-            facts.extend(results)
-            calls.append(call)
+            final = judged(outcome, retrieved_at, rule_version)
+            facts.extend(final.facts or ())
+            calls.append(final.call())
         return facts, calls
 
     def _result(
@@ -471,6 +491,7 @@ class Verifier:
     async def _audit(
         self,
         result: PlainResult,
+        compiled: CompiledItem,
         application: Application,
         caller: CallerIdentity,
         trace_id: str | None,
@@ -484,6 +505,7 @@ class Verifier:
             self._pseudonymiser,
             self._clock(),
             trace_id=trace_id,
+            thresholds=compiled.rule.thresholds,
         )
         await self._trail.append_encoded(record)
         return record
@@ -495,11 +517,17 @@ class _EngineStages(Stages):
     def __init__(self, engine: Verifier) -> None:
         self._engine = engine
 
+    async def verify(self, input: VerifyInput) -> PlainResult:
+        return await self._engine._verify(input)
+
     async def authorise(self, input: AuthoriseInput) -> list[Refusal]:
         return catalogue_refusals(input.item, input.application, self._engine.catalogue)
 
     async def fetch(self, input: FetchInput) -> FetchOutput:
         return await self._engine._fetch(input)
+
+    async def department(self, input: DepartmentInput) -> DepartmentOutcome:
+        return await self._engine._department(input)
 
     async def audited(self, input: AuditedInput) -> None:
         return None

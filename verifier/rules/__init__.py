@@ -14,7 +14,12 @@ from verifier.rules._item import (
     RoleDefinition,
     ServiceItem,
 )
-from verifier.rules._loader import ItemRegistry, load_service_items, service_item_from_yaml
+from verifier.rules._loader import (
+    ItemRegistry,
+    load_service_items,
+    load_what_if_items,
+    service_item_from_yaml,
+)
 from verifier.rules._logic import kleene_all, kleene_any, kleene_not, outcome_of, truth_of
 from verifier.rules._parameters import (
     DatedParameter,
@@ -23,6 +28,7 @@ from verifier.rules._parameters import (
     parameters_from_yaml,
 )
 from verifier.rules._score import PointsPerUnit, PointsWhen, Score
+from verifier.rules._trace_bound import trace_size_bound
 from verifier.rules._tree import (
     AllNode,
     AnyNode,
@@ -65,8 +71,10 @@ __all__ = [
     "kleene_not",
     "load_parameters",
     "load_service_items",
+    "load_what_if_items",
     "outcome_of",
     "parameters_from_yaml",
     "service_item_from_yaml",
+    "trace_size_bound",
     "truth_of",
 ]

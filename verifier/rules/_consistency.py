@@ -14,6 +14,7 @@ from verifier.catalogue import Catalogue, FactDefinition, FactParameter, Sharing
 from verifier.model import ValueType
 from verifier.rules._parameters import DatedParameter, PolicyValue
 from verifier.rules._score import PointsPerUnit, PointsWhen, Quantity
+from verifier.rules._trace_bound import trace_size_problems
 from verifier.rules._tree import (
     ApplicationParameterRef,
     CompareNode,
@@ -41,6 +42,8 @@ def item_problems(item: ServiceItem, catalogue: Catalogue, parameters: Parameter
     problems.extend(_unused_fact_problems(item))
     problems.extend(_duplicate_clause_problems(item))
     problems.extend(_effective_date_problems(item, parameters))
+    if not problems:  # the trace's bound compiles the rule, which needs a consistent item
+        problems.extend(trace_size_problems(item))
     return problems
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from verifier.model import Decision, DecisionOutcome, FactValue, Truth
 from verifier.model._plain import PlainClause, PlainComponent, PlainDecision
 from verifier.rules._logic import kleene_all, kleene_any, kleene_not, outcome_of, truth_of
+from verifier.rules._parameters import PolicyValue
 from verifier.rules._score import PointsWhen, Quantity
 from verifier.rules._tree import (
     AllNode,
@@ -70,10 +71,16 @@ Step = Callable[[_Run], tuple[Truth, Facts]]
 class DatedRule:
     """An item's rule and score compiled for one reference date."""
 
-    __slots__ = ("_components", "_pass_mark", "_rule")
+    __slots__ = ("_components", "_pass_mark", "_rule", "thresholds")
 
     def __init__(self, item: ServiceItem, reference_date: date) -> None:
         compiler = _Compiler(item, reference_date)
+        self.thresholds: Mapping[str, PolicyValue] = {
+            name: policy_value(item, name, reference_date)
+            for name in sorted(item.policy_parameters)
+        }
+        """Every dated parameter the item reads, as in force on the reference date: what
+        the audit record's decision trace keeps, so a replay can tell what changed."""
         self._rule = None if item.rule is None else compiler.node(item.rule, "rule", 0)
         self._components: tuple[Callable[[_Run], tuple[PlainComponent, float, float]], ...] = ()
         self._pass_mark: float | None = None

@@ -71,6 +71,10 @@ class ParameterDefinition(BaseModel):
     """A regular expression the whole string must match (strings only)."""
     minimum: int | None = None
     maximum: int | None = None
+    counts_subjects: bool = False
+    """The value must be the number of subjects the application names (integers only): a
+    household's declared size, which a register check compares with the booklet, so that a
+    member the application leaves out cannot go unchecked."""
     description: str = ""
 
     _compiled: re.Pattern[str] | None = PrivateAttr(default=None)
@@ -81,6 +85,8 @@ class ParameterDefinition(BaseModel):
             raise ValueError("only string parameters have a pattern")
         if (self.minimum is not None or self.maximum is not None) and self.type != "integer":
             raise ValueError("only integer parameters have a minimum or maximum")
+        if self.counts_subjects and self.type != "integer":
+            raise ValueError("only integer parameters can count the subjects")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError("minimum is greater than maximum")
         if self.pattern is not None:

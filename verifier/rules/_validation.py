@@ -27,6 +27,7 @@ def validate_application(item: ServiceItem, application: Application) -> list[Fi
         violations.append(FieldViolation("service_item", f"is not service item {item.id!r}"))
     violations.extend(_subject_violations(item, application.subjects))
     violations.extend(_parameter_violations(item, application.parameters))
+    violations.extend(_count_violations(item, application))
     if application.reference_date is not None:
         violation = item.date_violation(application.reference_date)
         if violation is not None:
@@ -82,6 +83,19 @@ def _parameter_violations(
         if problem is not None:
             violations.append(FieldViolation(f"parameters.{name}", problem))
     return violations
+
+
+def _count_violations(item: ServiceItem, application: Application) -> list[FieldViolation]:
+    """A parameter that counts the application's subjects must be their number (checked
+    here, so that a single verification and a caseload row are held to it alike)."""
+    named = len(application.subjects)
+    return [
+        FieldViolation(f"parameters.{name}", "must be the number of subjects the application names")
+        for name, definition in item.parameters.items()
+        if definition.counts_subjects
+        and type(value := application.parameters.get(name)) is int
+        and value != named
+    ]
 
 
 def parameter_problem(definition: ParameterDefinition, value: object) -> str | None:

@@ -7,7 +7,8 @@ mark_serving    says the verifier is started (then the server's health follows w
 graceful_shutdown  health NOT_SERVING → drain: new verifications UNAVAILABLE, accepted
                 ones answered (within ``grace``; ``_drain``) → grpc stops → write the
                 unauthenticated calls counted → close the verifier;
-serve           all of the above, with SIGTERM / SIGINT starting the shutdown.
+serve           all of the above, with SIGTERM / SIGINT starting the shutdown, and the
+                health-only plaintext port for probes if asked (``_health_port``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from verifier.service._admission import AdmissionControl
 from verifier.service._auth import Authenticator
 from verifier.service._drain import Drain
 from verifier.service._generated.v1 import verification_pb2 as pb
+from verifier.service._health_port import HealthPort, open_health_port
 from verifier.service._servicer import SERVICE_NAME, VerificationServicer, lenient_parser
 from verifier.service._unauthenticated import UnauthenticatedAttempts
 
@@ -192,7 +194,7 @@ async def create_server(
     else it is plaintext.
     """
     server = grpc.aio.server(
-        options=[("grpc.max_receive_message_length", options.max_message_bytes)],
+        options=_channel_options(options),
         maximum_concurrent_rpcs=options.max_concurrent_rpcs,
     )
     try:
@@ -232,6 +234,19 @@ async def create_server(
     )
     _health_of[server] = health
     return server, port
+
+
+def _channel_options(options: ServerOptions) -> list[tuple[str, int]]:
+    channel = [("grpc.max_receive_message_length", options.max_message_bytes)]
+    if options.max_connection_age_seconds is not None:
+        channel += [
+            ("grpc.max_connection_age_ms", round(options.max_connection_age_seconds * 1000)),
+            (
+                "grpc.max_connection_age_grace_ms",
+                round(options.max_connection_age_grace_seconds * 1000),
+            ),
+        ]
+    return channel
 
 
 async def mark_serving(server: grpc.aio.Server) -> None:
@@ -283,11 +298,16 @@ async def serve(
     meter_provider: metrics.MeterProvider | None = None,
     authenticator: Authenticator | None = None,
     credentials: grpc.ServerCredentials | None = None,
+    health_address: str | None = None,
+    health_ready: Callable[[int], object] | None = None,
 ) -> None:
     """Serve ``verifier`` until SIGTERM or SIGINT (or ``stop`` is set), then shut down gracefully.
 
     ``ready(port)`` is called once the verifier is started and health says SERVING. The
-    verifier is closed on the way out, however serve ends.
+    verifier is closed on the way out, however serve ends. ``health_address``: also serve
+    ``grpc.health.v1`` alone, in plaintext, there (``_health_port``: for probes that speak
+    no TLS), from before the verifier starts until after the main port stops;
+    ``health_ready(port)`` is told the port it bound.
     """
     try:
         server, port = await create_server(
@@ -302,17 +322,26 @@ async def serve(
         await verifier.aclose()  # serve owns the verifier's life, failed start-up included
         raise
     stop = stop or asyncio.Event()
+    health_port: HealthPort | None = None
     # Handlers stay installed through the shutdown: a second signal must not cut the drain.
     with stop_on_signals(stop):
         await server.start()
         try:
+            if health_address is not None:
+                health_port = await open_health_port(_health_of[server].servicer, health_address)
+                if health_ready is not None:
+                    health_ready(health_port.port)
             await verifier.start()
             await mark_serving(server)
             if ready is not None:
                 ready(port)
             await stop.wait()
         finally:
-            await graceful_shutdown(server, verifier, grace=options.shutdown_grace_seconds)
+            try:
+                await graceful_shutdown(server, verifier, grace=options.shutdown_grace_seconds)
+            finally:
+                if health_port is not None:
+                    await health_port.stop()
 
 
 @contextlib.contextmanager

@@ -76,6 +76,13 @@ def recheck_dataframe(
         raise ConfigurationError("recheck_dataframe: batch_size must be at least 1")
     source = ConfigSource(path=config_path, config=config)
     checked = source.load()  # names a bad file or key here, on the driver
+    if checked.audit.backend != "files":
+        # A worker claims its chain by the chain directory's lock; a store has no such lock
+        # yet, and two workers on one replica id would fork its chain.
+        raise ConfigurationError(
+            f"recheck_dataframe: audit.backend {checked.audit.backend} is not supported on "
+            "Spark yet (each worker claims a file chain, <audit dir>/worker-<k>)"
+        )
     load_service_items(
         load_catalogue(checked.catalogue), checked.items_dir, checked.parameters_dir
     ).get(item)  # UnknownServiceItem here, not in every task

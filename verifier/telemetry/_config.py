@@ -32,3 +32,12 @@ class TelemetryConfig(BaseModel):
     sample_ratio: float = Field(default=1.0, ge=0, le=1)
     """Share of verifications traced (a caller's sampled trace is always continued)."""
     metric_export_interval_seconds: float = Field(default=60.0, gt=0)
+    prometheus_port: int | None = Field(default=None, ge=0, le=65535)
+    """Serve the metrics for Prometheus scrapers at ``http://<prometheus_host>:<port>/metrics``
+    (OpenTelemetry's Prometheus exporter, the ``prometheus`` extra); None (the default): no
+    endpoint; 0: a port the system chooses (``verifier serve`` prints it). Independent of
+    ``exporter``. With ``server.workers`` above 1, worker k listens on ``port + k - 1``."""
+    prometheus_host: str = Field(default="127.0.0.1", min_length=1)
+    """Where the endpoint listens: ``0.0.0.0`` for a scraper on another machine (a pod's
+    port). It serves metric names, departments, items, outcomes and counts: no subject and
+    no value of any application or record."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
     from verifier.telemetry._config import TelemetryConfig
+    from verifier.telemetry._prometheus import PrometheusEndpoint
 
 logger = logging.getLogger("verifier.telemetry")
 
@@ -36,12 +37,16 @@ class TelemetryHandle:
         *,
         span_exporter: SpanExporter | None = None,
         metric_exporter: MetricExporter | None = None,
+        prometheus: PrometheusEndpoint | None = None,
     ) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.span_exporter = span_exporter
         """The exporter chosen by configuration (None for ``none``)."""
         self.metric_exporter = metric_exporter
+        self.prometheus = prometheus
+        """The ``/metrics`` endpoint for scrapers, if ``telemetry.prometheus_port`` asked
+        for one (``prometheus.url`` says where); closed by ``shutdown``."""
         self._lock = threading.Lock()
         self._shut_down = False
 
@@ -64,6 +69,8 @@ class TelemetryHandle:
                 provider.shutdown()
             except Exception as exc:  # telemetry lost on the way out must not fail the close
                 logger.error("telemetry shutdown failed: %s", type(exc).__name__)
+        if self.prometheus is not None:
+            self.prometheus.close()
 
 
 def configure_telemetry(
@@ -78,7 +85,9 @@ def configure_telemetry(
     tests (``SimpleSpanProcessor(InMemorySpanExporter())``, ``InMemoryMetricReader()``) and
     for hosts with an exporter of their own.
     """
-    exporting = config is not None and config.exporter != "none"
+    exporting = config is not None and (
+        config.exporter != "none" or config.prometheus_port is not None
+    )
     if not exporting and span_processor is None and metric_reader is None:
         return TelemetryHandle()  # the API's global providers: nothing of ours to set up
     from verifier.telemetry._setup import sdk_telemetry  # the SDK, only now it is needed

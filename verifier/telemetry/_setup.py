@@ -14,6 +14,9 @@ none     nothing of ours; the engine reports to the API's global providers (no-o
 console  spans and metrics printed to standard output (for a developer's terminal)
 jsonl    spans and metrics appended to ``telemetry.jsonl_path`` (see ``_jsonl``)
 otlp     spans and metrics sent to an OTLP/HTTP collector at ``telemetry.otlp_endpoint``
+
+Beside any of them, ``telemetry.prometheus_port`` serves the metrics to Prometheus
+scrapers (``_prometheus``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from verifier.telemetry._jsonl import JsonLinesMetricExporter, JsonLinesSpanExpo
 
 if TYPE_CHECKING:
     from verifier.telemetry._config import TelemetryConfig
+    from verifier.telemetry._prometheus import PrometheusEndpoint
 
 DEFAULT_SERVICE_NAME = "onestop-verifier"
 
@@ -65,6 +69,9 @@ def sdk_telemetry(
         )
     if metric_reader is not None:
         readers.append(metric_reader)
+    prometheus = _prometheus_endpoint(config)
+    if prometheus is not None:
+        readers.append(prometheus.reader)
     meter_provider = (
         MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
         if readers
@@ -75,7 +82,17 @@ def sdk_telemetry(
         meter_provider,
         span_exporter=span_exporter,
         metric_exporter=metric_exporter,
+        prometheus=prometheus,
     )
+
+
+def _prometheus_endpoint(config: TelemetryConfig | None) -> PrometheusEndpoint | None:
+    if config is None or config.prometheus_port is None:
+        return None
+    # Imported only when asked for: the exporter and prometheus_client are an extra.
+    from verifier.telemetry._prometheus import start_prometheus_endpoint
+
+    return start_prometheus_endpoint(config.prometheus_host, config.prometheus_port)
 
 
 def _tracer_provider(

@@ -1,4 +1,4 @@
-"""The SQL backend every department adapter reads through: one engine per department database.
+"""The SQL backend a department adapter reads through: one engine per department database.
 
 Two ways to run, chosen by the database, because a thread hop costs more than a local query
 (docs/architecture.md, "What things cost": a SQLite primary-key lookup is 8–16 µs in the
@@ -30,7 +30,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -282,24 +281,3 @@ def _pooled_engine(url: str) -> Engine:
     # Autocommit: each read is one statement (one snapshot), so BEGIN and the ROLLBACK on
     # returning the connection to the pool would only add two round trips per call.
     return create_engine(url, isolation_level="AUTOCOMMIT")
-
-
-def as_date(value: object) -> date:
-    """A DATE column's value: a ``date`` from most drivers, ISO text from SQLite."""
-    if isinstance(value, datetime):  # some drivers hand DATE columns back as datetimes
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
-def as_optional_date(value: object) -> date | None:
-    return None if value is None else as_date(value)
-
-
-def as_utc_datetime(value: object) -> datetime | None:
-    """A timestamp column's value as an aware datetime; naive values are taken as UTC."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
