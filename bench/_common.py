@@ -16,6 +16,7 @@ import json
 import os
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -138,3 +139,14 @@ def print_ratio(label: str, value: float, baseline_label: str, baseline: float) 
 
 def median(samples: Sequence[float]) -> float:
     return statistics.median(samples) if samples else float("nan")
+
+
+def measured_in_child(script: str, row: str, args: list[str]) -> dict[str, float]:
+    """Run ``script`` for one ``row`` in a process of its own (so that its peak memory and
+    its cores are its own): the numbers it prints as JSON on its last line."""
+    done = subprocess.run(
+        [sys.executable, script, *args, "--row", row],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result

@@ -26,16 +26,14 @@ import csv
 import itertools
 import json
 import resource
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from _common import CALLER, demo_city, parse_args, parser, print_ratio
+from _common import CALLER, demo_city, measured_in_child, parse_args, parser, print_ratio
 
 import verifier
-from verifier.cli._recheck_rows import Rejected, application_of
+from verifier.caseload import Rejected, application_of
 from verifier.engine import Verifier
 from verifier.engine._bulk import DEFAULT_BATCH_SIZE
 from verifier.model import Application
@@ -91,12 +89,7 @@ async def run_row(row: str, data_dir: Path, scratch: Path, count: int, batch: in
 
 def measured(row: str, args: list[str]) -> dict[str, float]:
     """Run ``row`` in a process of its own: its seconds and peak memory."""
-    done = subprocess.run(
-        [sys.executable, __file__, *args, "--row", row],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return measured_in_child(__file__, row, args)
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ def loop_rate(data_dir: Path, caseload: Path, item_id: str, sample: int, audit: 
     code = f"""
 import asyncio, csv, itertools, json, time
 import verifier
-from verifier.cli._recheck_rows import application_of
+from verifier.caseload import application_of
 
 async def main():
     config = verifier.load_config(

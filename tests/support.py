@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -92,6 +93,16 @@ def service_unavailable(reason: str) -> None:
     if services_required():
         pytest.fail(f"{reason} (VERIFIER_REQUIRE_SERVICES=1 forbids skipping)")
     pytest.skip(reason)
+
+
+def java_missing() -> str | None:
+    """Why Spark cannot start its JVM here (then a Spark test skips, or fails in CI), or None."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").is_file():
+        return None
+    if shutil.which("java"):
+        return None
+    return "no Java runtime (JAVA_HOME unset, no java on PATH): Spark needs OpenJDK 17"
 
 
 POSTGRES_URL = os.environ.get(

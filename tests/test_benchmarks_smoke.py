@@ -22,6 +22,7 @@ import pytest
 from support import (
     POSTGRES_URL,
     REDIS_URL,
+    java_missing,
     reachable_postgres,
     reachable_redis,
     service_unavailable,
@@ -32,6 +33,8 @@ BENCHMARKS = sorted(BENCH.glob("*_bench.py"))
 RATIO = re.compile(r"^ratio (?P<what>.+) = (?P<value>[0-9.]+)× \(against .+, same run\)$", re.M)
 SMOKE_SECONDS = 120
 """A smoke run takes seconds; this only stops a hung one."""
+SPARK_SMOKE_SECONDS = 600
+"""Spark's smoke run starts a JVM (10-20 s, a minute or more on a loaded box) twice over."""
 FAN_OUT_FLOOR = 0.8
 """Fan-out cannot beat its slowest department alone by much (both wait the same added
 latency); cache hits did: 0.04× the slowest department."""
@@ -50,6 +53,7 @@ EXPECTED_BENCHMARKS = {
     "recheck_bench.py",
     "recheck_run_bench.py",
     "resilience_bench.py",
+    "spark_bench.py",
     "telemetry_bench.py",
     "verify_bench.py",
 }
@@ -65,6 +69,10 @@ def machine_arguments(name: str) -> list[str]:
     """Check what the benchmark needs from this machine; the arguments that point it there."""
     if name == "load_bench.py" and shutil.which("h2load") is None:
         service_unavailable("h2load is not installed (Debian: apt-get install nghttp2-client)")
+    if name == "spark_bench.py":
+        missing = java_missing()
+        if missing:
+            service_unavailable(missing)
     if name == "cache_bench.py":
         reachable_redis().close()
         return ["--redis-url", REDIS_URL]
@@ -78,7 +86,12 @@ def machine_arguments(name: str) -> list[str]:
 def test_benchmark_runs_in_smoke_mode(bench: Path) -> None:
     argv = [sys.executable, bench.name, "--smoke", *machine_arguments(bench.name)]
     done = subprocess.run(
-        argv, cwd=BENCH, capture_output=True, text=True, timeout=SMOKE_SECONDS, check=False
+        argv,
+        cwd=BENCH,
+        capture_output=True,
+        text=True,
+        timeout=SPARK_SMOKE_SECONDS if bench.name == "spark_bench.py" else SMOKE_SECONDS,
+        check=False,
     )
     tail = f"\n--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
     assert done.returncode == 0, f"{bench.name} --smoke exited {done.returncode}{tail}"

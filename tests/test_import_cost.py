@@ -33,6 +33,9 @@ EDGES = (
     "starlette",
     "jinja2",
     "uvicorn",
+    "verifier.spark",
+    "pyspark",
+    "pandas",
 )
 """What neither ``import verifier`` nor an embedded verification needs."""
 

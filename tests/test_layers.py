@@ -3,10 +3,12 @@
 1. model, catalogue, rules, access, adapter seam — import nothing of ours beyond each other;
 2. engine, audit, telemetry — import layer 1 (and each other), never a concrete department;
 3. adapters — import the model and the seam only;
-4. edges (config, service, cli) — may import anything of ``verifier``, except that config
-   imports neither service nor cli (``import verifier`` reads a configuration: it must not
-   load the gRPC edge, issue 11); ``verifier`` never imports ``adapters`` statically
-   (departments are found through entry points).
+4. edges (config, service, cli, spark) and the caseload format they share — may import
+   anything of ``verifier``, except that config imports neither service nor cli (``import
+   verifier`` reads a configuration: it must not load the gRPC edge, issue 11); the caseload
+   format imports no edge; ``verifier.spark`` imports neither service nor cli, and nothing
+   else of ``verifier`` imports it or pyspark (an optional extra); ``verifier`` never imports
+   ``adapters`` statically (departments are found through entry points).
 """
 
 from __future__ import annotations
@@ -51,7 +53,12 @@ ALLOWED = {
     **dict.fromkeys(LAYER_1, LAYER_1 | ERRORS),
     **dict.fromkeys(LAYER_2, LAYER_1 | LAYER_2 | ERRORS),
 }
-FORBIDDEN = {"verifier.config": {"verifier.service", "verifier.cli"}}
+EDGES = {"verifier.config", "verifier.service", "verifier.cli", "verifier.spark"}
+FORBIDDEN = {
+    "verifier.config": {"verifier.service", "verifier.cli"},
+    "verifier.caseload": EDGES,
+    "verifier.spark": {"verifier.service", "verifier.cli"},
+}
 
 
 @pytest.mark.parametrize("path", sources("verifier"), ids=lambda p: str(p.relative_to(ROOT)))
@@ -63,6 +70,25 @@ def test_verifier_layers(path: Path) -> None:
         if own in ALLOWED:
             assert package_of(imported) in ALLOWED[own] | {own}, f"{module} imports {imported}"
         assert package_of(imported) not in FORBIDDEN.get(own, set()), f"{module} imports {imported}"
+        if own != "verifier.spark":
+            assert package_of(imported) != "verifier.spark", f"{module} imports {imported}"
+
+
+@pytest.mark.parametrize("path", sources("verifier"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_verifier_spark_imports_pyspark(path: Path) -> None:
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    if package_of(module) == "verifier.spark":
+        return
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        names = (
+            [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else []
+        )
+        assert not [n for n in names if n.split(".")[0] == "pyspark"], f"{module} imports pyspark"
 
 
 @pytest.mark.parametrize("path", sources("adapters"), ids=lambda p: str(p.relative_to(ROOT)))

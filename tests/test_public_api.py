@@ -8,9 +8,11 @@ import verifier.adapter
 import verifier.adapter.conformance
 import verifier.adapter.sql
 import verifier.audit
+import verifier.caseload
 import verifier.catalogue
 import verifier.rules
 import verifier.scenarios
+import verifier.spark
 
 EXPECTED = [
     "AccessDenied", "Application", "ApplicationSubject", "AuditUnavailable", "BulkOutcome",
@@ -55,6 +57,19 @@ def test_integrator_kit_exports_are_pinned() -> None:
     assert verifier.scenarios.__all__ == EXPECTED_SCENARIOS
 
 
+CASELOAD = [
+    "DECISION_ORDER", "LIST_COLUMNS", "REJECT_COLUMNS", "RESULT_COLUMNS", "Rejected",
+    "application_of", "outcome_row", "rejected_for", "result_row", "subject_columns",
+    "text_cells",
+]  # fmt: skip
+SPARK = ["OUTPUT_COLUMNS", "recheck_dataframe", "result_schema", "split_results"]
+
+
+def test_caseload_and_spark_exports_are_pinned() -> None:
+    assert verifier.caseload.__all__ == CASELOAD
+    assert verifier.spark.__all__ == SPARK
+
+
 def test_every_package_all_is_sorted_and_importable() -> None:
     packages = (
         verifier,
@@ -63,9 +78,11 @@ def test_every_package_all_is_sorted_and_importable() -> None:
         verifier.adapter.conformance,
         verifier.adapter.sql,
         verifier.audit,
+        verifier.caseload,
         verifier.catalogue,
         verifier.rules,
         verifier.scenarios,
+        verifier.spark,
     )
     for package in packages:
         assert package.__all__ == sorted(package.__all__), package.__name__

@@ -254,3 +254,22 @@ def test_the_log_api_auditors_build_on_is_exported() -> None:
         "load_signing_key", "public_key_id", "read_audit_entries", "verify_audit_log",
     } <= set(verifier.audit.__all__)  # fmt: skip
     assert issubclass(verifier.audit.AuditLogError, verifier.VerifierError)
+
+
+async def test_a_sealed_log_verifies_while_it_stays_open_for_more(tmp_path: Path) -> None:
+    """``seal``: what a Spark worker does after each task, since it may be killed idle."""
+    log = ChainedAuditLog(tmp_path, KEY)
+    await asyncio.gather(*(log.append(audit_record(f"r{i}")) for i in range(5)))
+    await log.seal()
+    await log.seal()  # already sealed: no second checkpoint
+    sealed = verify_audit_log(tmp_path, KEY.public_key())  # as a worker killed here leaves it
+    assert (sealed.ok, sealed.records, sealed.checkpoints) == (True, 5, 1)
+    await log.append(audit_record("next-task"))
+    assert not verify_audit_log(tmp_path, KEY.public_key()).ok  # an open tail again
+    await log.aclose()
+    types = [entry.type for entry in read_audit_entries(tmp_path)]
+    assert types == ["record"] * 5 + ["checkpoint", "record", "checkpoint"]
+    closed = verify_audit_log(tmp_path, KEY.public_key())
+    assert (closed.ok, closed.records, closed.checkpoints) == (True, 6, 2)
+    with pytest.raises(AuditUnavailable):
+        await log.seal()

@@ -10,7 +10,7 @@ from pathlib import Path
 from adapters.demo_city import generate_demo_city
 from adapters.demo_city._caseloads import caseload_file
 from verifier import build_verifier, load_config
-from verifier.cli._recheck_rows import Rejected, application_of
+from verifier.caseload import Rejected, application_of
 from verifier.model import DecisionOutcome
 
 ITEM = "unemployment_insurance_recheck"

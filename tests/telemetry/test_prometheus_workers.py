@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from verifier import load_config
-from verifier.cli._workers import worker_config
+from verifier.config._worker_chains import worker_config
 
 
 @pytest.mark.parametrize(

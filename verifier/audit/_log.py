@@ -163,6 +163,14 @@ class ChainedAuditLog(AuditSink):
             raise self._batches.refused(exc, 0) from None
         self._batches.recovered()
 
+    async def seal(self) -> None:
+        """Write what is pending, then end the log with a shutdown checkpoint and stay open
+        (``ChainWriter.seal``): the log verifies as closed until the next record."""
+        if self._closed:
+            raise AuditUnavailable("the audit log is closed")
+        await self._batches.drained()
+        await self._batches.run(self._writer.seal)
+
     async def aclose(self) -> None:
         """Write what is pending, seal the log with a shutdown checkpoint, release it."""
         if self._closed:

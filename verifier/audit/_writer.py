@@ -132,16 +132,22 @@ class ChainWriter:
     def close(self) -> None:
         """Seal the log with a shutdown checkpoint (unless it already ends with one)."""
         try:
-            self._prepare()
-            sealed = None
-            if self._tip.sealed_by != "shutdown":
-                sealed = self._seal("shutdown", format_time(self._clock()))
-            if not self._fsync:
-                os.fsync(self._fds.file)
-            if sealed is not None:
-                self._written(sealed)  # durable now, so it may be witnessed
+            self.seal()
         finally:
             self._release()
+
+    def seal(self) -> None:
+        """End the log with a shutdown checkpoint (unless it already does), durably, and
+        keep writing: for a writer that may be killed without warning once idle (a Spark
+        worker between tasks), so that what it wrote verifies as a log closed there."""
+        self._prepare()
+        sealed = None
+        if self._tip.sealed_by != "shutdown":
+            sealed = self._seal("shutdown", format_time(self._clock()))
+        if not self._fsync:
+            os.fsync(self._fds.file)
+        if sealed is not None:
+            self._written(sealed)  # durable now, so it may be witnessed
 
     def _open(self) -> None:
         files = log_files(self.directory)

@@ -27,13 +27,15 @@ from verifier.audit import (
     verify_audit_log,
 )
 from verifier.config import VerifierConfig
+from verifier.config._worker_chains import WORKER_DIRECTORY_PREFIX
 
 if TYPE_CHECKING:
     from verifier.audit import PostgresAuditStore
 
 PUBLIC_KEY_FILE = "signing-key.pub.pem"
-WORKER_CHAIN_PREFIX = "worker-"
-"""``verifier serve --workers N`` writes one chain per worker: ``<audit dir>/worker-<k>``."""
+WORKER_CHAIN_PREFIX = WORKER_DIRECTORY_PREFIX
+"""``verifier serve --workers N`` and ``verifier.spark`` write one chain per worker process:
+``<audit dir>/worker-<k>`` (``verifier.config._worker_chains``)."""
 
 Verify = Callable[[Ed25519PublicKey, bool, Witness | None], ChainVerification]
 """(public key, allow an open tail, witness) → the chain's verification."""
@@ -61,8 +63,8 @@ class AuditSource:
 
 
 def chains_in(directory: Path) -> list[Path]:
-    """The audit chains ``directory`` holds: its own log, and one per worker of ``verifier
-    serve --workers`` (``worker-1``, ``worker-2`` …, in that order)."""
+    """The audit chains ``directory`` holds: its own log, and one per worker process of
+    ``verifier serve --workers`` or a Spark job (``worker-1``, ``worker-2`` …, in that order)."""
     workers = [
         path
         for path in directory.glob(f"{WORKER_CHAIN_PREFIX}*")

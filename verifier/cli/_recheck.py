@@ -26,20 +26,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from verifier._errors import ConfigurationError, InvalidApplication, VerifierError
+from verifier.caseload import Rejected, application_of, outcome_row
 from verifier.cli._arguments import seconds, whole_number
 from verifier.cli._local import add_config_arguments, config_from
 from verifier.cli._recheck_files import RecheckFiles, Summary
 from verifier.cli._recheck_progress import progress_reporter
-from verifier.cli._recheck_rows import (
-    Rejected,
-    application_of,
-    count_rows,
-    file_format,
-    read_rows,
-    rejected_for,
-    result_row,
-    subject_columns,
-)
+from verifier.cli._recheck_rows import count_rows, file_format, read_rows
 from verifier.config import build_verifier, ensure_demo_city
 from verifier.engine._bulk import DEFAULT_BATCH_SIZE
 from verifier.model import Application, CallerIdentity
@@ -146,11 +138,11 @@ async def _recheck(args: argparse.Namespace, files: RecheckFiles) -> Summary:
             async for outcome in stream:
                 _write_rejects_before(order, files, args.batch_size)
                 number, _ = order.popleft()
-                if outcome.result is not None:
-                    files.result(result_row(number, outcome.application, outcome.result))
-                elif outcome.error is not None:
-                    columns = subject_columns(outcome.application)
-                    files.reject(rejected_for(number, outcome.error, columns))
+                row = outcome_row(number, outcome)
+                if isinstance(row, Rejected):
+                    files.reject(row)
+                else:
+                    files.result(row)
                 files.done(number, every=args.batch_size)
                 report(files.rows_done)
             _write_rejects_before(order, files, args.batch_size)

@@ -30,21 +30,22 @@ from typing import IO, Any
 
 from verifier._errors import ConfigurationError
 from verifier.audit._files import sync_directory
-from verifier.cli._recheck_parquet import write_parquet
-from verifier.cli._recheck_rows import (
-    APPENDABLE,
+from verifier.caseload import (
+    DECISION_ORDER,
     LIST_COLUMNS,
     REJECT_COLUMNS,
     RESULT_COLUMNS,
     Rejected,
+)
+from verifier.cli._recheck_parquet import write_parquet
+from verifier.cli._recheck_rows import (
+    APPENDABLE,
     decoded_rows,
     encode_line,
     file_format,
     header_line,
 )
 
-DECISION_ORDER = ("NOT_ELIGIBLE", "NEEDS_REVIEW", "ELIGIBLE")
-"""The output's order: whom to stop paying first, then whom a caseworker must look at."""
 CHECKPOINT_SECONDS = 1.0
 COPY_CHUNK = 1 << 20
 

@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from verifier._errors import ConfigurationError
+from verifier.caseload import text_cells
 
 ROW_GROUP = 10_000
 READ_BATCH = 4_096
@@ -34,7 +35,7 @@ def parquet_rows(path: Path) -> Iterator[Mapping[str, Any]]:
     _, parquet = _pyarrow()
     for batch in parquet.ParquetFile(path).iter_batches(batch_size=READ_BATCH):
         for row in batch.to_pylist():
-            yield {key: None if value is None else str(value) for key, value in row.items()}
+            yield text_cells(row)
 
 
 def parquet_row_count(path: Path) -> int:

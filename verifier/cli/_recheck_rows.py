@@ -1,16 +1,7 @@
-"""A caseload's rows, in and out: reading CSV / JSONL rows, turning one into an application,
-and an outcome into a result row.
-
-Input columns (the demo city's caseload files, ``adapters/demo_city/_caseloads``):
-``case_no``, ``service_item``, ``reference_date`` (ISO), ``purpose``, ``legal_basis``,
-``consent_reference``, optionally ``operator``; ``subject_<role>`` per role (the ID; empty
-when the role is absent) and ``param_<name>`` per item parameter (integers as the item
-declares them).
-
-A row that cannot be made an application is rejected with its row number and the fields
-at fault — never a value: any of them could be a resident ID. A result row names the case
-(its number, not its people), the decision, the clauses that failed and the facts left
-UNKNOWN with their reasons and departments: what a caseworker acts on, no ID in it.
+"""A caseload's files, in and out: reading CSV / JSONL / Parquet rows, and writing result
+and reject rows as CSV or JSONL lines. What a row means — its columns, the application it
+makes, the result row of its outcome — is the caseload format (``verifier.caseload``),
+which ``verifier.spark`` shares.
 """
 
 from __future__ import annotations
@@ -18,43 +9,15 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from verifier._errors import AccessDenied, InvalidApplication
+from verifier.caseload import LIST_COLUMNS
 from verifier.cli._recheck_parquet import parquet_row_count, parquet_rows
-from verifier.model import Application, CallOutcome, FactStatus, Truth, parse_application
-from verifier.model._plain import PlainResult
-from verifier.rules import ServiceItem
 
 FORMATS = ("csv", "jsonl", "parquet")
 APPENDABLE = ("csv", "jsonl")
 """What the partial results and the rejects can be written as (a Parquet file cannot grow)."""
-RESULT_COLUMNS = (
-    "row",
-    "case_no",
-    "service_item",
-    "reference_date",
-    "decision",
-    "failed_clauses",
-    "unknown_facts",
-    "failed_calls",
-    "request_id",
-)
-"""``failed_clauses``: the rule's leaf clauses that came out false; ``unknown_facts``:
-``fact:REASON:department``; ``failed_calls``: ``department:OUTCOME``; lists joined by ``;``
-in CSV, JSON arrays in JSONL."""
-LIST_COLUMNS = ("failed_clauses", "unknown_facts", "failed_calls")
-REJECT_COLUMNS = ("row", "fields", "reason")
-TEXT_FIELDS = {
-    "case_no": "case_number",
-    "reference_date": "reference_date",
-    "purpose": "purpose",
-    "legal_basis": "legal_basis",
-    "consent_reference": "consent_reference",
-    "operator": "operator",
-}
 
 
 def file_format(path: Path) -> str:
@@ -103,113 +66,6 @@ def read_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | None]]:
             except ValueError:
                 data = None
             yield number, data if isinstance(data, dict) else None
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """Why a row has no result: the fields at fault (names only) and a reason."""
-
-    row: int
-    fields: tuple[str, ...]
-    reason: str
-
-    def cells(self) -> dict[str, Any]:
-        return {"row": self.row, "fields": list(self.fields), "reason": self.reason}
-
-
-def application_of(
-    number: int, row: Mapping[str, Any] | None, item: ServiceItem
-) -> Application | Rejected:
-    """The application of one row of ``item``'s caseload, or why there is none."""
-    if row is None:
-        return Rejected(number, ("row",), "not a row of the caseload (malformed line)")
-    given_item = row.get("service_item") or item.id
-    if given_item != item.id:
-        return Rejected(number, ("service_item",), f"not a row of {item.id}")
-    data: dict[str, Any] = {"service_item": item.id, "subjects": [], "parameters": {}}
-    columns: dict[str, str] = {}
-    for column, value in row.items():
-        if value in (None, ""):
-            continue
-        if column in TEXT_FIELDS:
-            data[TEXT_FIELDS[column]] = value
-            columns[TEXT_FIELDS[column]] = column
-        elif column.startswith("subject_"):
-            role = column.removeprefix("subject_")
-            columns[f"subjects[{len(data['subjects'])}]"] = column
-            data["subjects"].append({"role": role, "id": value})
-        elif column.startswith("param_"):
-            name = column.removeprefix("param_")
-            columns[f"parameters.{name}"] = column
-            definition = item.parameters.get(name)
-            if definition is not None and definition.type == "integer":
-                try:
-                    value = int(value)
-                except (TypeError, ValueError):
-                    return Rejected(number, (column,), "not a whole number")
-            data["parameters"][name] = value
-    try:
-        return parse_application(data)
-    except InvalidApplication as error:
-        return rejected_for(number, error, columns)
-
-
-def rejected_for(
-    number: int, error: InvalidApplication | AccessDenied, columns: Mapping[str, str]
-) -> Rejected:
-    """The reject of a row the library refused, its fields named as the file's columns."""
-    if isinstance(error, AccessDenied):
-        rules = sorted({refusal.rule for refusal in error.refusals})
-        return Rejected(number, ("access",), "refused: " + ", ".join(rules))
-    fields = tuple(dict.fromkeys(_column(v.field, columns) for v in error.violations))
-    reasons = "; ".join(dict.fromkeys(v.description for v in error.violations))
-    return Rejected(number, fields, reasons)
-
-
-def _column(field: str, columns: Mapping[str, str]) -> str:
-    for prefix, column in sorted(columns.items(), key=lambda entry: -len(entry[0])):
-        if field == prefix or field.startswith((f"{prefix}.", f"{prefix}[")):
-            return column
-    return field
-
-
-def subject_columns(application: Application) -> dict[str, str]:
-    """Violation path → column, for an application the library rejected after parsing."""
-    columns = {f"subjects[{i}]": f"subject_{s.role}" for i, s in enumerate(application.subjects)}
-    columns.update({f"parameters.{name}": f"param_{name}" for name in application.parameters})
-    columns.update({field: column for column, field in TEXT_FIELDS.items()})
-    return columns
-
-
-def result_row(number: int, application: Application, result: PlainResult) -> dict[str, Any]:
-    explanation = result.decision.explanation
-    failed = [
-        clause.clause
-        for index, clause in enumerate(explanation)
-        if clause.outcome is Truth.FALSE
-        and (index + 1 == len(explanation) or explanation[index + 1].depth <= clause.depth)
-    ]
-    unknown = [
-        f"{fact.name}:{fact.reason.value if fact.reason else ''}:{fact.provenance.department}"
-        for fact in result.facts
-        if fact.status is FactStatus.UNKNOWN
-    ]
-    calls = [
-        f"{call.department}:{call.outcome.value}"
-        for call in result.department_calls
-        if call.outcome is not CallOutcome.OK
-    ]
-    return {
-        "row": number,
-        "case_no": application.case_number or "",
-        "service_item": result.service_item,
-        "reference_date": result.reference_date.isoformat(),
-        "decision": result.decision.outcome.value,
-        "failed_clauses": failed,
-        "unknown_facts": unknown,
-        "failed_calls": calls,
-        "request_id": result.request_id,
-    }
 
 
 def encode_line(row: Mapping[str, Any], columns: tuple[str, ...], form: str) -> str:

@@ -48,7 +48,7 @@ def run_serve(args: argparse.Namespace) -> int:
         level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s {worker}%(message)s"
     )
     if slot is not None:
-        from verifier.cli._workers import worker_config
+        from verifier.config._worker_chains import worker_config
         from verifier.service._workers import die_with_supervisor
 
         die_with_supervisor()

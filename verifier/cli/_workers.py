@@ -17,64 +17,30 @@ import argparse
 import asyncio
 import functools
 import logging
-import shutil
 import sys
-from pathlib import Path
 
 from verifier._errors import ConfigurationError
-from verifier.audit import load_or_create_signing_key
-from verifier.audit._keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE
 from verifier.cli._local import config_from
 from verifier.cli._service import listen_address, security_summary
-from verifier.config import VerifierConfig, ensure_demo_city, pseudonymiser_for, replica_id_for
+from verifier.config import VerifierConfig, ensure_demo_city
+from verifier.config._worker_chains import (
+    WORKER_DIRECTORY_PREFIX,
+    prepare_shared_keys,
+    prepare_worker_chain,
+    worker_audit_directory,
+)
 from verifier.service._workers import Supervisor, reserve_port, resolved_workers
 
-WORKER_DIRECTORY_PREFIX = "worker-"
 STOP_MARGIN_SECONDS = 10.0
 """Beyond the drain grace, what a worker may take to stop: grpc's stop, the audit log's
 closing checkpoint, telemetry's last export."""
 
 
-def worker_audit_directory(audit_directory: Path, slot: int) -> Path:
-    return audit_directory / f"{WORKER_DIRECTORY_PREFIX}{slot}"
-
-
-def _shared_signing_key(config: VerifierConfig) -> bool:
-    """Whether the workers sign with the key pair generated in the audit directory (the
-    embedded default), rather than one the configuration names."""
-    return config.audit.signing_key is None and config.audit.signing_key_file is None
-
-
-def worker_config(config: VerifierConfig, slot: int) -> VerifierConfig:
-    """``config`` as worker ``slot`` uses it: its own audit chain, the shared signing key,
-    its own metrics port (``prometheus_port + slot - 1``: the workers' metrics are each
-    their own process's, so one port cannot serve them all)."""
-    parent = config.audit_directory()
-    audit: dict[str, object] = {"directory": worker_audit_directory(parent, slot)}
-    if config.audit.backend == "postgres":  # a chain per worker there too
-        audit["replica_id"] = f"{replica_id_for(config)}-{WORKER_DIRECTORY_PREFIX}{slot}"
-    if _shared_signing_key(config):
-        audit["signing_key_file"] = parent / PRIVATE_KEY_FILE
-    update: dict[str, object] = {"audit": config.audit.model_copy(update=audit)}
-    port = config.telemetry.prometheus_port
-    if port:  # 0: each worker's own port from the system
-        telemetry = {"prometheus_port": port + slot - 1}
-        update["telemetry"] = config.telemetry.model_copy(update=telemetry)
-    return config.model_copy(update=update)
-
-
 def prepare_workers(config: VerifierConfig, count: int) -> None:
     """Make the keys every worker shares, and each worker's audit directory."""
-    pseudonymiser_for(config)  # creates the key file on first use
-    parent = config.audit_directory()
-    if _shared_signing_key(config):
-        load_or_create_signing_key(parent)
+    prepare_shared_keys(config)
     for slot in range(1, count + 1):
-        directory = worker_audit_directory(parent, slot)
-        directory.mkdir(parents=True, exist_ok=True)
-        public = parent / PUBLIC_KEY_FILE
-        if public.is_file():
-            shutil.copyfile(public, directory / PUBLIC_KEY_FILE)
+        prepare_worker_chain(config, slot)
 
 
 def worker_command(args: argparse.Namespace, port: int, slot: int) -> list[str]:
