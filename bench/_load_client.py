@@ -8,6 +8,7 @@ does not report within its run time plus a margin is terminated.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import queue
@@ -162,11 +163,18 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
 
 
 @contextlib.contextmanager
-def running(groups: Sequence[ServerGroup]) -> Iterator[None]:
-    """Start every group; stop every group on the way out, whatever happened."""
+def running(groups: Sequence[ServerGroup], *, at_once: bool = False) -> Iterator[None]:
+    """Start every group (``at_once``: all together, each waiting for its own readiness in
+    a thread: servers starting on a loaded box take seconds each); stop every group on the
+    way out, whatever happened."""
     try:
-        for group in groups:
-            group.start()
+        if at_once:
+            with concurrent.futures.ThreadPoolExecutor(max(1, len(groups))) as pool:
+                for started in [pool.submit(group.start) for group in groups]:
+                    started.result()
+        else:
+            for group in groups:
+                group.start()
         yield
     finally:
         for group in groups:
@@ -261,6 +269,7 @@ def client_process(
     go: Any,
     ready: Any,
     results: Any,
+    service_config: str | None = None,
 ) -> None:
     """A spawned process: ``workers`` concurrent callers over ``channels`` channels.
 
@@ -270,7 +279,17 @@ def client_process(
     try:
         report = asyncio.run(
             _client(
-                address, requests, workers, channels, offset, warmup, duration, deadline, go, ready
+                address,
+                requests,
+                workers,
+                channels,
+                offset,
+                warmup,
+                duration,
+                deadline,
+                go,
+                ready,
+                service_config,
             )
         )
         results.put(("ok", report))
@@ -290,12 +309,15 @@ async def _client(
     deadline: float,
     go: Any,
     ready: Any,
+    service_config: str | None,
 ) -> ClientReport:
     import grpc
 
     # A local subchannel pool: each channel gets its own TCP connection, so that several
     # server processes on one port (SO_REUSEPORT) each get some of the connections.
-    options = [("grpc.use_local_subchannel_pool", 1)]
+    options: list[tuple[str, Any]] = [("grpc.use_local_subchannel_pool", 1)]
+    if service_config is not None:  # e.g. round_robin over several addresses
+        options.append(("grpc.service_config", service_config))
     opened = [grpc.aio.insecure_channel(address, options=options) for _ in range(channels)]
     try:
         for channel in opened:
@@ -389,11 +411,13 @@ def run_python_load(
     deadline: float,
     server_pids: list[int],
     records: Callable[[], int] | None = None,
+    service_config: str | None = None,
 ) -> LoadResult:
     """Drive ``address`` from spawned client processes; measure them and the server.
 
     ``records`` counts what the server has recorded so far (its audit records), read at
-    both ends of the measured window.
+    both ends of the measured window. ``service_config`` is the channels' gRPC service
+    configuration (JSON), for a target naming several servers (``ipv4:a,b``).
     """
     import multiprocessing
 
@@ -416,6 +440,7 @@ def run_python_load(
                 go,
                 ready,
                 results,
+                service_config,
             ),
             daemon=True,
         )

@@ -5,9 +5,9 @@ A benchmark passes when it exits 0 and prints at least one ``ratio … (against 
 run)`` line: a number against a baseline it measured itself (absolute times on a shared
 machine mean little). A new benchmark is picked up by its name. What a benchmark needs from
 the machine is checked first: ``h2load`` (load_bench's native client, installed by .ci/run),
-Redis (cache_bench) and PostgreSQL (audit_store_bench) are skipped with the reason when
-missing, and fail the run under ``VERIFIER_REQUIRE_SERVICES=1`` (CI), like the other
-service-backed tests.
+Redis (cache_bench), PostgreSQL (audit_store_bench) and both (replicas_bench) are skipped
+with the reason when missing, and fail the run under ``VERIFIER_REQUIRE_SERVICES=1`` (CI),
+like the other service-backed tests.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ EXPECTED_BENCHMARKS = {
     "load_bench.py",
     "recheck_bench.py",
     "recheck_run_bench.py",
+    "replicas_bench.py",
     "resilience_bench.py",
     "spark_bench.py",
     "telemetry_bench.py",
@@ -79,6 +80,10 @@ def machine_arguments(name: str) -> list[str]:
     if name == "audit_store_bench.py":
         reachable_postgres().dispose()
         return ["--postgres-url", POSTGRES_URL]
+    if name == "replicas_bench.py":
+        reachable_redis().close()
+        reachable_postgres().dispose()
+        return ["--redis-url", REDIS_URL, "--postgres-url", POSTGRES_URL]
     return []
 
 
@@ -99,6 +104,8 @@ def test_benchmark_runs_in_smoke_mode(bench: Path) -> None:
     assert ratios, f"{bench.name} printed no 'ratio … (against …, same run)' line{tail}"
     if bench.name == "load_bench.py":
         assert any("h2load" in what for what in ratios), f"no h2load row{tail}"
+    if bench.name == "replicas_bench.py":  # two replicas measured against one, files row too
+        assert {"postgres x2 req/s", "postgres x1 req/s"} <= set(ratios), tail
     if bench.name == "fanout_bench.py":
         fan_out = {what: value for what, value in ratios.items() if what.startswith("verify")}
         assert fan_out, tail
