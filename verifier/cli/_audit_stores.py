@@ -26,13 +26,13 @@ from verifier.audit import (
     read_audit_entries,
     verify_audit_log,
 )
+from verifier.audit._keys import PUBLIC_KEY_FILE as PUBLIC_KEY_FILE
 from verifier.config import VerifierConfig
 from verifier.config._worker_chains import WORKER_DIRECTORY_PREFIX
 
 if TYPE_CHECKING:
     from verifier.audit import PostgresAuditStore
 
-PUBLIC_KEY_FILE = "signing-key.pub.pem"
 WORKER_CHAIN_PREFIX = WORKER_DIRECTORY_PREFIX
 """``verifier serve --workers N`` and ``verifier.spark`` write one chain per worker process:
 ``<audit dir>/worker-<k>`` (``verifier.config._worker_chains``)."""
