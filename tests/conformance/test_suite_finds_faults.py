@@ -166,6 +166,21 @@ async def test_a_catalogue_fact_without_derivation_is_found(demo_city: DemoCityM
     ]
 
 
+class Misnamed(CourtsAdapter):
+    """Calls its department by another name than the catalogue's."""
+
+    department = "court"
+
+
+async def test_an_adapter_misnaming_its_department_is_found(demo_city: DemoCityManifest) -> None:
+    found = target(demo_city, factory(Misnamed))
+    problems = await check_facts_cover_the_catalogue(found, demo_city.urls["courts"])
+    assert problems == [
+        "the adapter names its department 'court', the catalogue's is 'courts': set the "
+        "class's department to the catalogue's id"
+    ]
+
+
 def test_a_target_names_a_catalogue_department(demo_city: DemoCityManifest) -> None:
     with pytest.raises(ValueError, match="'nowhere' is not in the catalogue"):
         target(demo_city, factory(CourtsAdapter), department="nowhere")

@@ -27,9 +27,17 @@ async def check_facts_cover_the_catalogue(target: ConformanceTarget, url: str) -
     """
     adapter = target.adapter(url)
     supported = adapter.supported_facts()
+    named = adapter.department
     await adapter.aclose()
     needed = {fact.id for fact in target.facts()}
-    problems = [
+    problems = []
+    if named != target.department:
+        # The engine refuses it at wiring ("adapter for X configured as Y"): say it here.
+        problems.append(
+            f"the adapter names its department {named!r}, the catalogue's is "
+            f"{target.department!r}: set the class's department to the catalogue's id"
+        )
+    problems += [
         f"catalogue fact {fact!r} of department {target.department!r} has no derivation"
         for fact in sorted(needed - supported)
     ]
