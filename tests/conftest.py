@@ -15,6 +15,10 @@ from verifier.catalogue import load_catalogue
 from verifier.engine import CachePolicy, Interceptor, ResiliencePolicy, Verifier
 from verifier.rules import load_service_items
 
+# The scenario files (``verifier_scenarios`` in pyproject.toml) are collected by the
+# package's pytest plugin, turned on here as a deployment turns it on in its own conftest.
+pytest_plugins = ["verifier.scenarios.pytest_plugin"]
+
 
 @pytest.fixture
 def make_test_verifier(tmp_path: Path) -> MakeVerifier:

@@ -91,7 +91,19 @@ def test_items_without_a_subcommand_still_lists(
 
 def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio", *args],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:asyncio",
+            "-p",
+            "verifier.scenarios.pytest_plugin",
+            *args,
+        ],
         cwd=folder,
         capture_output=True,
         text=True,

@@ -47,9 +47,20 @@ WRONG = """
 
 
 def run_pytest(folder: Path) -> subprocess.CompletedProcess[str]:
-    """pytest in ``folder``, its scenarios collected by the installed plugin (pytest11)."""
+    """pytest in ``folder``, its scenarios collected by the package's plugin (``-p``)."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:asyncio",
+            "-p",
+            "verifier.scenarios.pytest_plugin",
+        ],
         cwd=folder,
         capture_output=True,
         text=True,

@@ -1,7 +1,11 @@
-"""The pytest plugin (entry point ``pytest11``): scenario files collected as tests.
+"""The pytest plugin: scenario files collected as tests.
 
-Nothing is collected until a project says where its scenarios are, so installing the
-package changes no other test run. In ``pytest.ini`` (or ``[tool.pytest.ini_options]``)::
+A deployment turns it on in its ``conftest.py`` — ``pytest_plugins =
+["verifier.scenarios.pytest_plugin"]`` — or with ``pytest -p verifier.scenarios.pytest_plugin``.
+It is not registered for every pytest run (no ``pytest11`` entry point): a plugin loaded
+that early imports ``verifier`` before a coverage run starts measuring, and every other
+project's test run would pay for the import. Nothing is collected until the project says
+where its scenarios are. In ``pytest.ini`` (or ``[tool.pytest.ini_options]``)::
 
     verifier_scenarios = scenarios/*.yaml      # glob patterns, relative to the rootdir
     verifier_items = deploy/items              # optional: the deployment's own items,
