@@ -90,24 +90,23 @@ def test_items_without_a_subcommand_still_lists(
 
 
 def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest in ``folder``, its scenarios collected by the package's plugin (``-p``)."""
+    plugins = [
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:asyncio",
+        "-p",
+        "verifier.scenarios.pytest_plugin",
+    ]
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:asyncio",
-            "-p",
-            "verifier.scenarios.pytest_plugin",
-            *args,
-        ],
+        [sys.executable, "-m", "pytest", "-q", *plugins, *args],
         cwd=folder,
         capture_output=True,
         text=True,
-        timeout=120,
+        # Only a hang guard: a loaded CI box takes tens of seconds to start an interpreter
+        # that imports the engine.
+        timeout=300,
         check=False,
     )
 

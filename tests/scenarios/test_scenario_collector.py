@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_items_test_command import run_pytest
 
 WRONG = """
 - name: 写错的期望 (wrong expectation)
@@ -44,31 +43,6 @@ WRONG = """
     buyer_income_tax_months: UNKNOWN
   expect: {decision: NOT_ELIGIBLE}
 """
-
-
-def run_pytest(folder: Path) -> subprocess.CompletedProcess[str]:
-    """pytest in ``folder``, its scenarios collected by the package's plugin (``-p``)."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:asyncio",
-            "-p",
-            "verifier.scenarios.pytest_plugin",
-        ],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        # Only a hang guard: a loaded CI box takes tens of seconds to start an interpreter
-        # that imports the engine.
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture
